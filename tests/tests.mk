@@ -14,3 +14,4 @@ test-unit: $(UNIT_BINS)
 	  if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "suite failed: $$t"; fi; \
 	done; echo "unit suites: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 TEST_TARGETS := test-unit $(TEST_TARGETS)
+-include tests/bench/bench.mk
