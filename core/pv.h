@@ -97,6 +97,10 @@ typedef struct pv_config {
     int64_t livekit_backoff_min_ms;   /* default 100 */
     int64_t livekit_backoff_max_ms;   /* default 1000 */
     int64_t pose_batch_interval_ms;   /* policy.pose.batch to clients; default 250 */
+    int64_t socket_auth_deadline_ms;  /* open socket without auth is closed 1008; default 5000 */
+    int64_t livekit_reconcile_interval_ms; /* ListParticipants per room; default 10000 */
+    uint32_t max_effects_per_step;    /* effect budget; work beyond it continues at the next
+                                         step (wake_at_ms = now); default 65536 */
 } pv_config;
 
 /* Fill every field with its default. */
