@@ -352,7 +352,7 @@ static const int8_t au_half[13][3] = {
 };
 
 static inline int64_t au_offset(const int8_t o[3]) {
-    return ((int64_t)o[0] << 42) + ((int64_t)o[1] << 21) + (int64_t)o[2];
+    return (int64_t)o[0] * ((int64_t)1 << 42) + (int64_t)o[1] * ((int64_t)1 << 21) + o[2];
 }
 
 /* Tests the pairs inside cell c and between c and its forward neighbours. */

@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <time.h>
 
 /* ---- fixture: one room with its own state ---- */
 
@@ -317,6 +318,33 @@ static void test_pairs_dropped_at_max_pairs(void) {
     pv_audib_free(au);
 }
 
+/* Budget ties: equal d2 and equal i are ordered by j. Participant 0 at the
+ * origin, 1 and 2 at 1 m on either side; max_pairs 1 keeps (0, 1). */
+static void test_pairs_dropped_tie_break(void) {
+    pv_audib *au = au_make(8, 1, 12, 24.0, 26.0);
+    fx *f = fx_new(3, 12);
+    for (int mode = 0; mode < 2; mode++) {
+        f->pos[0] = v3(0, 0, 0);
+        f->pos[1] = v3(1, 0, 0);
+        f->pos[2] = v3(-1, 0, 0);
+        for (uint32_t i = 0; i < 3; i++)
+            f->in_count[i] = 0;
+        CHECK_EQ_INT(pv_audib_compute(au, &f->room, (pv_audib_mode)mode), 1);
+        CHECK(fx_hears(f, 0, 1) && fx_hears(f, 1, 0));
+        CHECK_EQ_INT(f->hear_count[2], 0);
+        /* now 2 is the one at +1 m and 1 at -1 m: still (0, 1) by index */
+        f->pos[1] = v3(-1, 0, 0);
+        f->pos[2] = v3(1, 0, 0);
+        CHECK_EQ_INT(pv_audib_compute(au, &f->room, (pv_audib_mode)mode), 1);
+        CHECK(fx_hears(f, 0, 1) && !fx_hears(f, 0, 2));
+    }
+    pv_audib_stats st;
+    pv_audib_get_stats(au, &st);
+    CHECK_EQ_INT(st.pairs_dropped, 4 * 2);
+    free(f);
+    pv_audib_free(au);
+}
+
 /* ---- edges and errors ---- */
 
 static void test_empty_and_single(void) {
@@ -398,6 +426,323 @@ static void test_compute_einval(void) {
     pv_audib_free(au);
 }
 
+/* ---- property test: GRID == NAIVE == a simple model, step after step ---- */
+
+static uint64_t prng_s[4];
+
+static uint64_t splitmix64(uint64_t *x) {
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+static void prng_seed(uint64_t seed) {
+    for (int k = 0; k < 4; k++)
+        prng_s[k] = splitmix64(&seed);
+}
+static uint64_t rotl(uint64_t x, int k) {
+    return (x << k) | (x >> (64 - k));
+}
+static uint64_t prng_next(void) { /* xoshiro256** */
+    uint64_t r = rotl(prng_s[1] * 5, 7) * 9, t = prng_s[1] << 17;
+    prng_s[2] ^= prng_s[0];
+    prng_s[3] ^= prng_s[1];
+    prng_s[1] ^= prng_s[2];
+    prng_s[0] ^= prng_s[3];
+    prng_s[2] ^= t;
+    prng_s[3] = rotl(prng_s[3], 45);
+    return r;
+}
+static double urand(double lo, double hi) {
+    return lo + (hi - lo) * ((double)(prng_next() >> 11) / 9007199254740992.0);
+}
+static uint32_t irand(uint32_t n) {
+    return n ? (uint32_t)(prng_next() % n) : 0;
+}
+static int chance(double p) {
+    return urand(0, 1) < p;
+}
+
+/* The scenario of one random room. */
+typedef struct scen {
+    double enter, exit_m, size_m, y_span_m;
+    pv_vec3 center;
+    uint32_t cap, max_pairs, steps, n_clusters;
+    pv_vec3 clusters[8];
+    double odd_rate; /* NaN / infinite / far-away coordinates */
+} scen;
+
+static pv_vec3 scen_point(const scen *s) {
+    if (chance(s->odd_rate)) {
+        const double odd[] = {NAN, INFINITY, -INFINITY, 1e13, -1e15, 1e300};
+        pv_vec3 v = s->center;
+        double o = odd[irand(6)];
+        switch (irand(3)) {
+        case 0:
+            v.x = o;
+            break;
+        case 1:
+            v.y = o;
+            break;
+        default:
+            v.z = o;
+            break;
+        }
+        return v;
+    }
+    pv_vec3 c = s->center;
+    double spread = s->size_m / 2;
+    if (s->n_clusters) {
+        c = s->clusters[irand(s->n_clusters)];
+        spread = urand(1, 3) * s->exit_m;
+    }
+    pv_vec3 v = {c.x + urand(-spread, spread), c.y + urand(0, s->y_span_m),
+                 c.z + urand(-spread, spread)};
+    if (chance(0.1)) { /* on a cell boundary, exactly or one ulp off */
+        double cell = s->exit_m * (chance(0.5) ? 1.0 : 1.000001);
+        v.x = floor(v.x / cell) * cell;
+        if (chance(0.5)) v.x = nextafter(v.x, chance(0.5) ? INFINITY : -INFINITY);
+        if (chance(0.5)) v.z = floor(v.z / cell) * cell;
+    }
+    return v;
+}
+
+/* A point in or near the hysteresis band around anchor. */
+static pv_vec3 band_point(const scen *s, pv_vec3 anchor) {
+    double r =
+        chance(0.3) ? (chance(0.5) ? s->enter : s->exit_m) : urand(s->enter - 0.3, s->exit_m + 0.3);
+    double a = urand(0, 6.283185307179586), yy = chance(0.5) ? 0 : urand(-0.5, 0.5);
+    pv_vec3 v = {anchor.x + r * cos(a), anchor.y + yy, anchor.z + r * sin(a)};
+    if (chance(0.3)) v = (pv_vec3){anchor.x + r, anchor.y, anchor.z}; /* axis-aligned */
+    return v;
+}
+
+static void scen_new(scen *s) {
+    memset(s, 0, sizeof(*s));
+    if (chance(0.75)) {
+        s->enter = 24.0;
+        s->exit_m = 26.0;
+    } else {
+        s->enter = urand(0.3, 40);
+        s->exit_m = chance(0.1) ? s->enter : s->enter * urand(1.0, 1.3);
+    }
+    const double sizes[] = {10, 60, 200, 1000, 3000};
+    s->size_m = sizes[irand(5)];
+    const double yspans[] = {0, 0, 1.5, 1.5, 10, 80};
+    s->y_span_m = yspans[irand(6)];
+    if (chance(0.3)) s->center = (pv_vec3){urand(-1e6, 1e6), urand(-1e3, 1e3), urand(-1e6, 1e6)};
+    const uint32_t caps[] = {1, 2, 3, 12, 12, 12, 64, 1 + irand(64)};
+    s->cap = caps[irand(8)];
+    s->max_pairs = chance(0.2) ? 1 + irand(400) : 200000;
+    s->steps = 4 + irand(8);
+    if (chance(0.4)) {
+        s->n_clusters = 1 + irand(8);
+        for (uint32_t k = 0; k < s->n_clusters; k++)
+            s->clusters[k] = scen_point(s);
+    }
+    s->odd_rate = chance(0.15) ? 0.03 : 0;
+}
+
+/* Model: the obvious O(n^2 log n) reading of audib.h. */
+typedef struct model_pair {
+    double d2;
+    uint32_t i, j;
+} model_pair;
+
+static int model_pair_cmp(const void *pa, const void *pb) {
+    const model_pair *a = pa, *b = pb;
+    if (a->d2 != b->d2) return a->d2 < b->d2 ? -1 : 1;
+    if (a->i != b->i) return a->i < b->i ? -1 : 1;
+    return a->j < b->j ? -1 : a->j > b->j;
+}
+static int u64_cmp(const void *pa, const void *pb) {
+    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+    return a < b ? -1 : a > b;
+}
+static int u32_cmp(const void *pa, const void *pb) {
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    return a < b ? -1 : a > b;
+}
+
+/* Computes the expected next state of f into m (a fixture used as output). */
+static int model_compute(const scen *s, const fx *f, fx *m, model_pair *pairs) {
+    uint32_t n = f->room.n, np = 0;
+    double enter2 = s->enter * s->enter, exit2 = s->exit_m * s->exit_m;
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t j = i + 1; j < n; j++) {
+            double dx = f->pos[i].x - f->pos[j].x, dy = f->pos[i].y - f->pos[j].y;
+            double dz = f->pos[i].z - f->pos[j].z, d2 = dx * dx + dy * dy + dz * dz;
+            int was = fx_list_has(f, i, f->uid[j]) || fx_list_has(f, j, f->uid[i]);
+            if (d2 <= enter2 || (was && d2 <= exit2)) pairs[np++] = (model_pair){d2, i, j};
+        }
+    qsort(pairs, np, sizeof(*pairs), model_pair_cmp);
+    if (np > s->max_pairs) np = s->max_pairs;
+    for (uint32_t p = 0; p < n; p++) {
+        uint32_t h = 0;
+        uint32_t near_idx[FX_MAX];
+        double near_d2[FX_MAX];
+        for (uint32_t q = 0; q < np; q++) {
+            if (pairs[q].i != p && pairs[q].j != p) continue;
+            near_idx[h] = pairs[q].i == p ? pairs[q].j : pairs[q].i;
+            near_d2[h++] = pairs[q].d2;
+        }
+        for (uint32_t a = 1; a < h; a++) /* stable insertion sort by (d2, idx) */
+            for (uint32_t b = a;
+                 b > 0 && (near_d2[b] < near_d2[b - 1] ||
+                           (near_d2[b] == near_d2[b - 1] && near_idx[b] < near_idx[b - 1]));
+                 b--) {
+                double td = near_d2[b];
+                near_d2[b] = near_d2[b - 1];
+                near_d2[b - 1] = td;
+                uint32_t ti = near_idx[b];
+                near_idx[b] = near_idx[b - 1];
+                near_idx[b - 1] = ti;
+            }
+        uint32_t k = h < PV_AUDIB_K ? h : PV_AUDIB_K;
+        for (uint32_t e = 0; e < k; e++)
+            m->lists[p][e] = f->uid[near_idx[e]];
+        qsort(m->lists[p], k, sizeof(uint64_t), u64_cmp);
+        m->in_count[p] = (uint16_t)k;
+        uint32_t hc = h < s->cap ? h : s->cap;
+        for (uint32_t e = 0; e < hc; e++)
+            m->hear[p * s->cap + e] = near_idx[e];
+        qsort(&m->hear[p * s->cap], hc, sizeof(uint32_t), u32_cmp);
+        m->hear_count[p] = (uint8_t)hc;
+    }
+    return (int)np;
+}
+
+/* 1 if a and b differ, 0 if they hold the same lists and canHear for all n participants. */
+static int fx_differ(const fx *a, const fx *b, uint32_t n, uint32_t cap) {
+    for (uint32_t i = 0; i < n; i++) {
+        if (a->in_count[i] != b->in_count[i] || a->hear_count[i] != b->hear_count[i]) return 1;
+        if (memcmp(a->lists[i], b->lists[i], a->in_count[i] * sizeof(uint64_t))) return 1;
+        if (memcmp(&a->hear[i * cap], &b->hear[i * cap], a->hear_count[i] * sizeof(uint32_t)))
+            return 1;
+    }
+    return 0;
+}
+
+/* Inserts a participant at index k (keeping ID order) or removes index k. */
+static void fx_insert(fx *f, uint32_t k, uint64_t uid, pv_vec3 pos) {
+    uint32_t n = f->room.n;
+    memmove(&f->pos[k + 1], &f->pos[k], (n - k) * sizeof(pv_vec3));
+    memmove(&f->uid[k + 1], &f->uid[k], (n - k) * sizeof(uint64_t));
+    memmove(&f->in_count[k + 1], &f->in_count[k], (n - k) * sizeof(uint16_t));
+    memmove(&f->lists[k + 1], &f->lists[k], (n - k) * sizeof(f->lists[0]));
+    f->pos[k] = pos;
+    f->uid[k] = uid;
+    f->in_count[k] = 0;
+    f->room.n = n + 1;
+}
+static void fx_remove(fx *f, uint32_t k) {
+    uint32_t n = f->room.n;
+    memmove(&f->pos[k], &f->pos[k + 1], (n - k - 1) * sizeof(pv_vec3));
+    memmove(&f->uid[k], &f->uid[k + 1], (n - k - 1) * sizeof(uint64_t));
+    memmove(&f->in_count[k], &f->in_count[k + 1], (n - k - 1) * sizeof(uint16_t));
+    memmove(&f->lists[k], &f->lists[k + 1], (n - k - 1) * sizeof(f->lists[0]));
+    f->room.n = n - 1;
+}
+
+/* Moves everybody: random walk, teleports, hovering in the band, joins and
+ * leaves (same in both fixtures). */
+static void scen_move(const scen *s, fx *g, fx *nv, uint64_t *next_uid) {
+    uint32_t n = g->room.n;
+    for (uint32_t i = 0; i < n; i++) {
+        pv_vec3 *p = &g->pos[i];
+        if (chance(0.05))
+            *p = scen_point(s);
+        else if (chance(0.15) && n > 1)
+            *p = band_point(s, g->pos[irand(n)]);
+        else if (chance(0.7)) {
+            p->x += urand(-3, 3);
+            p->z += urand(-3, 3);
+            if (s->y_span_m > 0) p->y += urand(-0.5, 0.5);
+        }
+    }
+    if (n > 0 && chance(0.3)) {
+        uint32_t k = irand(n);
+        fx_remove(g, k);
+        fx_remove(nv, k);
+    }
+    if (g->room.n < FX_MAX && chance(0.3)) {
+        uint32_t k = irand(g->room.n + 1);
+        pv_vec3 p = scen_point(s);
+        fx_insert(g, k, *next_uid, p);
+        fx_insert(nv, k, *next_uid, p);
+        (*next_uid)++;
+    }
+    memcpy(nv->pos, g->pos, g->room.n * sizeof(pv_vec3));
+}
+
+/* Runs one room; returns 0 or the failing step + 1. */
+static int prop_room(const scen *s, uint32_t n0, fx *g, fx *nv, fx *m, model_pair *pairs,
+                     uint64_t *uid) {
+    pv_audib *ag = au_make(FX_MAX, s->max_pairs, s->cap, s->enter, s->exit_m);
+    pv_audib *an = au_make(FX_MAX, s->max_pairs, s->cap, s->enter, s->exit_m);
+    g->room.n = nv->room.n = 0;
+    g->cap = nv->cap = m->cap = s->cap;
+    for (uint32_t i = 0; i < n0; i++) {
+        pv_vec3 p = scen_point(s);
+        fx_insert(g, i, *uid, p);
+        fx_insert(nv, i, (*uid)++, p);
+    }
+    int fail = 0;
+    for (uint32_t step = 0; step < s->steps && !fail; step++) {
+        uint32_t n = g->room.n;
+        int rm = n <= 160 ? model_compute(s, nv, m, pairs) : -1;
+        pv_audib_stats sg0, sn0, sg, sn;
+        pv_audib_get_stats(ag, &sg0);
+        pv_audib_get_stats(an, &sn0);
+        int rg = pv_audib_compute(ag, &g->room, PV_AUDIB_GRID);
+        int rn = pv_audib_compute(an, &nv->room, PV_AUDIB_NAIVE);
+        pv_audib_get_stats(ag, &sg);
+        pv_audib_get_stats(an, &sn);
+        int ok =
+            rg >= 0 && rg == rn && !fx_differ(g, nv, n, s->cap) && sg.candidates == sn.candidates &&
+            sg.pairs_in_range == sn.pairs_in_range &&
+            sg.pairs_dropped - sg0.pairs_dropped == sn.pairs_dropped - sn0.pairs_dropped &&
+            sg.lists_truncated - sg0.lists_truncated == sn.lists_truncated - sn0.lists_truncated;
+        if (ok && rm >= 0) ok = rm == rn && !fx_differ(m, nv, n, s->cap);
+        if (!ok) {
+            fprintf(stderr, "  step %u n %u: grid %d naive %d model %d\n", step, n, rg, rn, rm);
+            fail = (int)step + 1;
+        }
+        scen_move(s, g, nv, uid);
+    }
+    pv_audib_free(ag);
+    pv_audib_free(an);
+    return fail;
+}
+
+static void test_property_grid_equals_naive(void) {
+    const char *env = getenv("PV_SEED"), *rooms_env = getenv("PV_AUDIB_ROOMS");
+    uint64_t seed = env ? strtoull(env, NULL, 0) : 0x5eed0000ull + (uint64_t)time(NULL);
+    uint32_t rooms = rooms_env ? (uint32_t)strtoul(rooms_env, NULL, 0) : 400;
+    printf("test_audib: property seed PV_SEED=%llu rooms %u\n", (unsigned long long)seed, rooms);
+    prng_seed(seed);
+    fx *g = fx_new(0, 1), *nv = fx_new(0, 1), *m = fx_new(0, 1);
+    model_pair *pairs = malloc(sizeof(model_pair) * FX_MAX * FX_MAX / 2);
+    REQUIRE(pairs);
+    uint64_t uid = 1;
+    for (uint32_t r = 0; r < rooms; r++) {
+        scen s;
+        scen_new(&s);
+        uint32_t n0 = chance(0.1) ? irand(4) : irand(chance(0.2) ? FX_MAX - 20 : 200);
+        int fail = prop_room(&s, n0, g, nv, m, pairs, &uid);
+        if (fail) {
+            fprintf(stderr, "  room %u failed at step %d (enter %g exit %g cap %u max_pairs %u)\n",
+                    r, fail - 1, s.enter, s.exit_m, s.cap, s.max_pairs);
+            CHECK(!fail);
+            break;
+        }
+    }
+    free(pairs);
+    free(g);
+    free(nv);
+    free(m);
+}
+
 int main(void) {
     T_RUN(test_hysteresis_boundaries_naive);
     T_RUN(test_hysteresis_boundaries_grid);
@@ -407,9 +752,11 @@ int main(void) {
     T_RUN(test_cap_keeps_nearest_with_id_tiebreak);
     T_RUN(test_lists_truncated);
     T_RUN(test_pairs_dropped_at_max_pairs);
+    T_RUN(test_pairs_dropped_tie_break);
     T_RUN(test_empty_and_single);
     T_RUN(test_new_einval);
     T_RUN(test_compute_einval);
+    T_RUN(test_property_grid_equals_naive);
 
     return t_done("test_audib");
 }
