@@ -25,6 +25,25 @@
  *
  * MUST: no allocation after pv_audib_init; scratch is sized for
  * max_room_size participants and max_pairs in-range pairs.
+ *
+ * Details fixed by core/audib.c (additive to the above):
+ *  - pv_audib_new MUST get an allocator with alloc and free (core/ never
+ *    calls malloc): a == NULL gives PV_EINVAL. It allocates ONE block of
+ *    about 24 * max_pairs + 100 * max_room_size bytes, freed by pv_audib_free.
+ *  - Valid arguments: 1 <= max_room_size <= 2^24, 1 <= max_pairs <= 2^28,
+ *    1 <= cap <= PV_CAP_MAX, 0 <= enter <= exit, 0 < exit <= 1e9 (finite).
+ *  - Pair budget: when more than max_pairs pairs are in range, the kept ones
+ *    are the max_pairs smallest by (d2, lower index, higher index) ("nearest
+ *    pairs win"); the others are out of range for this compute (and so
+ *    forget their hysteresis) and are counted in pairs_dropped.
+ *  - lists_truncated counts participants whose list was cut, per compute.
+ *  - candidates counts pairs with d2 <= exit^2 (the same in both modes).
+ *  - n == 0 is valid and the arrays may then be NULL. Every in_uids list
+ *    MUST be strictly ascending with in_count <= PV_AUDIB_K (else PV_EINVAL);
+ *    uids MUST be distinct (not checked). hear rows are n rows of `cap`.
+ *  - A NaN or infinite coordinate puts nobody in range of that participant;
+ *    coordinates beyond ~1e6 cells from the origin are handled exactly but
+ *    tested against everyone (slow path).
  */
 #ifndef PV_AUDIB_H
 #define PV_AUDIB_H
