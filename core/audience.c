@@ -1,0 +1,150 @@
+/*
+ * audience.c - enforcement through the speaker's allow-list (ADR 0003).
+ *
+ * audience(S) = the listeners L (sorted by id) with S in canHear(L). LiveKit
+ * lets only S's own client restrict who may subscribe to S's track, so the
+ * core pushes AUDIENCE {revision, audience} to S whenever it changes and S
+ * acknowledges the revision it applied. When an audience shrinks (someone
+ * must stop hearing S) or S publishes a microphone track without having
+ * acked its current audience, S must ack that revision within
+ * audience_ack_deadline_ms; otherwise the core removes S from LiveKit.
+ * Growth needs no deadline: it only affects liveness.
+ */
+#include "state.h"
+
+static int speaker_valid(const pv_core *c, const pv_part *l, uint32_t i) {
+    const pv_part *s = &c->parts[l->hear_slot[i]];
+    return s->live && s->uid == l->hear_uid[i];
+}
+
+static void emit_audience(pv_core *c, pv_part *s, const char **ids, uint32_t n) {
+    pv_effect *e = pv_out_push(c, PV_FX_SOCKET_SEND);
+    pv_socket_send *m = &e->u.send;
+    m->conn_id = c->conns[s->conn].conn_id;
+    m->type = PV_SMSG_AUDIENCE;
+    m->room_id = c->rooms[s->room].id;
+    m->participant_id = s->id;
+    m->revision = s->aud_rev;
+    m->ids = ids;
+    m->id_count = n;
+}
+
+/* Sends speaker p its current audience (after socket auth). */
+void pv_send_audience(pv_core *c, uint32_t slot) {
+    pv_part *s = &c->parts[slot];
+    PV_ASSERT(s->conn != PV_NONE);
+    const pv_room *room = &c->rooms[s->room];
+    const char **ids = pv_out_alloc(c, sizeof(char *) * room->n);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < room->n; i++) {
+        const pv_part *l = &c->parts[room->members[i]];
+        for (uint32_t j = 0; j < l->hear_count; j++)
+            if (l->hear_uid[j] == s->uid && speaker_valid(c, l, j)) ids[n++] = l->id;
+    }
+    emit_audience(c, s, ids, n);
+}
+
+/* Audience lists of a whole room as slices of one array (counting sort over
+ * the listeners in id order, so every slice comes out sorted). */
+static void build_audiences(pv_core *c, const pv_room *room) {
+    uint32_t *off = c->s_aud_off, *fill = c->s_hear;
+    for (uint32_t i = 0; i <= room->n; i++)
+        off[i] = 0;
+    for (uint32_t i = 0; i < room->n; i++) {
+        const pv_part *l = &c->parts[room->members[i]];
+        for (uint32_t j = 0; j < l->hear_count; j++)
+            off[pv_member_index(c, room, l->hear_slot[j]) + 1]++;
+    }
+    for (uint32_t i = 0; i < room->n; i++)
+        off[i + 1] += off[i];
+    PV_ASSERT(off[room->n] <= room->n * c->cfg.max_subscribed_voices);
+    for (uint32_t i = 0; i < room->n; i++)
+        c->s_slot[i] = off[i]; /* write cursors */
+    for (uint32_t i = 0; i < room->n; i++) {
+        const pv_part *l = &c->parts[room->members[i]];
+        for (uint32_t j = 0; j < l->hear_count; j++)
+            fill[c->s_slot[pv_member_index(c, room, l->hear_slot[j])]++] = room->members[i];
+    }
+}
+
+/* After a recompute that changed something: new audience revision, AUDIENCE
+ * to each affected speaker's socket, ack deadline when it shrank. */
+void pv_audience_flush(pv_core *c, uint32_t r) {
+    const pv_room *room = &c->rooms[r];
+    build_audiences(c, room);
+    for (uint32_t i = 0; i < room->n; i++) {
+        uint32_t slot = room->members[i];
+        pv_part *s = &c->parts[slot];
+        if (!s->aud_changed) continue;
+        s->aud_changed = 0;
+        s->aud_rev = room->revision;
+        if (s->conn != PV_NONE) {
+            uint32_t a = c->s_aud_off[i], n = c->s_aud_off[i + 1] - a;
+            const char **ids = pv_out_alloc(c, sizeof(char *) * (n ? n : 1));
+            for (uint32_t j = 0; j < n; j++)
+                ids[j] = c->parts[c->s_hear[a + j]].id;
+            emit_audience(c, s, ids, n);
+        }
+        if (s->aud_shrunk) pv_audience_require_ack(c, slot, s->aud_rev);
+        s->aud_shrunk = 0;
+    }
+}
+
+static void arm(pv_core *c, uint32_t slot) {
+    pv_part *s = &c->parts[slot];
+    uint32_t t = pv_timer_part(c, slot, PV_PT_ACK);
+    if (s->ack_n == 0)
+        pv_timer_clear(&c->timers, t);
+    else
+        pv_timer_set(&c->timers, t, s->ack[0].due_ms);
+}
+
+/* Speaker p must ack `revision` within the deadline. Beyond PV_ACK_QUEUE
+ * outstanding revisions the newest entry takes the new revision and keeps
+ * its earlier deadline (stricter, never laxer). */
+void pv_audience_require_ack(pv_core *c, uint32_t slot, uint64_t revision) {
+    pv_part *s = &c->parts[slot];
+    if (s->aud_acked_rev >= revision) return;
+    if (s->ack_n > 0 && s->ack[s->ack_n - 1].revision >= revision) return;
+    if (s->ack_n == PV_ACK_QUEUE) {
+        s->ack[PV_ACK_QUEUE - 1].revision = revision;
+        return;
+    }
+    s->ack[s->ack_n++] = (pv_ack_pending){revision, c->now_ms + c->cfg.audience_ack_deadline_ms};
+    arm(c, slot);
+}
+
+/* PV_CMSG_AUDIENCE_ACK: acks of revisions never sent are ignored. */
+void pv_on_audience_ack(pv_core *c, uint32_t slot, uint64_t revision) {
+    pv_part *s = &c->parts[slot];
+    if (revision > s->aud_rev) {
+        pv_out_log(c, PV_LOG_WARN, "audience ack for an unknown revision", s, 0, (int64_t)revision);
+        return;
+    }
+    if (revision > s->aud_acked_rev) s->aud_acked_rev = revision;
+    uint32_t k = 0;
+    while (k < s->ack_n && s->ack[k].revision <= s->aud_acked_rev)
+        k++;
+    for (uint32_t i = k; i < s->ack_n; i++)
+        s->ack[i - k] = s->ack[i];
+    s->ack_n -= k;
+    arm(c, slot);
+}
+
+/* PV_PT_ACK fired: the speaker missed its deadline. Only a speaker with a
+ * published microphone can leak audio, so only such a speaker is removed. */
+void pv_on_ack_timer(pv_core *c, uint32_t slot) {
+    pv_part *s = &c->parts[slot];
+    PV_ASSERT(s->ack_n > 0 && s->ack[0].due_ms <= c->now_ms);
+    s->ack_n = 0;
+    if (!s->has_mic) {
+        pv_out_log(c, PV_LOG_DEBUG, "audience ack missed; speaker not publishing", s, 0,
+                   (int64_t)s->aud_rev);
+        return;
+    }
+    pv_out_log(c, PV_LOG_WARN, "speaker removed: audience not acknowledged", s, 0,
+               (int64_t)s->aud_rev);
+    c->st.speakers_removed++;
+    s->remove_pending = 1;
+    pv_lk_mark(c, slot);
+}

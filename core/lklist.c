@@ -1,0 +1,78 @@
+/*
+ * lklist.c - periodic ListParticipants per room: the safety net for lost or
+ * late webhooks.
+ *
+ * Every livekit_reconcile_interval_ms a room asks LiveKit who is connected
+ * and which microphone track each one publishes. The answer replaces the
+ * webhook-derived state, except for participants whose LiveKit state changed
+ * after the call was issued (the answer may predate that change).
+ */
+#include <string.h>
+
+#include "state.h"
+
+/* PV_EV room timer: flag the room; pv_lk_issue_lists() sends the call. */
+void pv_on_reconcile_timer(pv_core *c, uint32_t r) {
+    pv_room *room = &c->rooms[r];
+    pv_timer_set(&c->timers, pv_timer_room(c, r), c->now_ms + c->cfg.livekit_reconcile_interval_ms);
+    if (room->list_inflight || room->list_pending) return;
+    room->list_pending = 1;
+    c->list_pending_n++;
+}
+
+/* Issues pending ListParticipants calls in room order. Returns 0 when the
+ * call slots or the effect budget ran out, else 1. */
+int pv_lk_issue_lists(pv_core *c) {
+    for (uint32_t i = 0; i < c->n_rooms && c->list_pending_n > 0; i++) {
+        uint32_t r = c->room_order[i];
+        pv_room *room = &c->rooms[r];
+        if (!room->list_pending) continue;
+        if (c->n_calls >= c->cfg.max_inflight_calls) return 0;
+        if (!pv_out_fits(&c->out, 1, 0)) return 0;
+        uint32_t k = pv_call_new(c, PV_LK_LIST_PARTICIPANTS, r, PV_NONE);
+        PV_ASSERT(k != PV_NONE);
+        pv_call_emit(c, k, NULL, 0);
+        room->list_pending = 0;
+        room->list_inflight = 1;
+        c->list_pending_n--;
+    }
+    return 1;
+}
+
+static const pv_lk_participant *listed(const pv_livekit_result *res, const char *identity) {
+    if (!res->participants) return NULL;
+    for (uint32_t i = 0; i < res->participant_count; i++) {
+        const pv_lk_participant *lp = &res->participants[i];
+        if (lp->identity && strcmp(lp->identity, identity) == 0) return lp;
+    }
+    return NULL;
+}
+
+static void apply_member(pv_core *c, uint32_t slot, const pv_lk_participant *lp) {
+    pv_part *p = &c->parts[slot];
+    if (!lp) {
+        if (p->lk_present || p->has_mic) pv_lk_set_absent(c, slot);
+        return;
+    }
+    if (!p->lk_present) pv_lk_set_present(c, slot);
+    const char *sid = lp->mic_track_sid;
+    if (sid && !memchr(sid, '\0', PV_TRACK_SID_MAX + 1)) sid = NULL; /* too long: ignore */
+    pv_lk_set_mic(c, slot, sid && sid[0] ? sid : NULL);
+}
+
+void pv_lk_list_result(pv_core *c, const pv_call *call, const pv_livekit_result *res) {
+    if (call->room == PV_NONE) return;
+    pv_room *room = &c->rooms[call->room];
+    if (!room->live || room->uid != call->room_uid) return;
+    room->list_inflight = 0;
+    if (res->outcome == PV_LK_FAILED) return; /* next interval retries */
+    uint32_t r = call->room;
+    for (uint32_t i = 0; i < room->n; i++) {
+        uint32_t slot = room->members[i];
+        if (c->parts[slot].lk_changed_ms >= call->issued_ms) continue;
+        const pv_lk_participant *lp = NULL;
+        if (res->outcome == PV_LK_OK) lp = listed(res, c->parts[slot].id);
+        apply_member(c, slot, lp);
+    }
+    PV_ASSERT(c->rooms[r].live);
+}

@@ -1,0 +1,134 @@
+/*
+ * webhook.c - LiveKit webhooks: presence and microphone tracks.
+ *
+ * Webhooks arrive late, twice, or out of order (LiveKit retries them for up
+ * to 30 s). Each participant keeps the createdAt (seconds) of the last
+ * presence event and of the last track event it applied; older events are
+ * ignored and duplicates change nothing. Within one second an absence event
+ * wins over a join (the safe side; ListParticipants corrects it later).
+ */
+#include <string.h>
+
+#include "state.h"
+
+/* LiveKit connection gone: nothing subscribed, no track. */
+void pv_lk_set_absent(pv_core *c, uint32_t slot) {
+    pv_part *p = &c->parts[slot];
+    p->lk_present = 0;
+    pv_lk_reset(c, slot);
+    p->lk_retry_ms = 0;
+    p->lk_backoff_ms = c->cfg.livekit_backoff_min_ms;
+    pv_timer_clear(&c->timers, pv_timer_part(c, slot, PV_PT_LK));
+    pv_lk_set_mic(c, slot, NULL);
+    pv_presence_update(c, slot);
+}
+
+/* A fresh LiveKit connection (autoSubscribe off): nothing subscribed yet. */
+void pv_lk_set_present(pv_core *c, uint32_t slot) {
+    pv_part *p = &c->parts[slot];
+    p->lk_present = 1;
+    pv_lk_reset(c, slot);
+    pv_presence_update(c, slot);
+}
+
+/* Sets (sid) or clears (NULL) the participant's microphone track. */
+void pv_lk_set_mic(pv_core *c, uint32_t slot, const char *sid) {
+    pv_part *p = &c->parts[slot];
+    if (!sid) {
+        if (!p->has_mic) return;
+        p->has_mic = 0;
+        p->mic_sid[0] = '\0';
+    } else {
+        if (p->has_mic && strcmp(p->mic_sid, sid) == 0) return;
+        PV_ASSERT(pv_copy_str(p->mic_sid, sizeof(p->mic_sid), sid) == 0);
+        p->has_mic = 1;
+    }
+    p->mic_gen++;
+    pv_lk_mark_room(c, p->room);
+}
+
+static void on_joined(pv_core *c, uint32_t slot, int64_t t) {
+    pv_part *p = &c->parts[slot];
+    if (t <= p->lk_event_s) return;
+    p->lk_event_s = t;
+    p->lk_changed_ms = c->now_ms;
+    if (p->trk_event_s < t) pv_lk_set_mic(c, slot, NULL); /* tracks of an older connection */
+    pv_lk_set_present(c, slot);
+}
+
+static void on_left(pv_core *c, uint32_t slot, int64_t t) {
+    pv_part *p = &c->parts[slot];
+    if (t < p->lk_event_s || (t == p->lk_event_s && !p->lk_present)) return;
+    p->lk_event_s = t;
+    if (p->trk_event_s < t) p->trk_event_s = t;
+    p->lk_changed_ms = c->now_ms;
+    pv_lk_set_absent(c, slot);
+}
+
+static void on_published(pv_core *c, uint32_t slot, int64_t t, const char *sid) {
+    pv_part *p = &c->parts[slot];
+    if (t < p->trk_event_s) return;
+    if (p->lk_present ? t < p->lk_event_s : t <= p->lk_event_s) return;
+    p->trk_event_s = t;
+    p->lk_changed_ms = c->now_ms;
+    pv_lk_set_mic(c, slot, sid);
+    /* Publishing before acking the current audience: the allow-list may
+     * still be LiveKit's default (everyone). Same deadline as a shrink. */
+    if (p->aud_acked_rev < p->aud_rev) pv_audience_require_ack(c, slot, p->aud_rev);
+}
+
+static void on_unpublished(pv_core *c, uint32_t slot, int64_t t, const char *sid) {
+    pv_part *p = &c->parts[slot];
+    if (t < p->trk_event_s || !p->has_mic || strcmp(p->mic_sid, sid) != 0) return;
+    p->trk_event_s = t;
+    p->lk_changed_ms = c->now_ms;
+    pv_lk_set_mic(c, slot, NULL);
+}
+
+static void on_room_finished(pv_core *c, uint32_t r, int64_t t) {
+    pv_room *room = &c->rooms[r];
+    for (uint32_t i = 0; i < room->n; i++)
+        on_left(c, room->members[i], t);
+}
+
+static int sid_valid(const char *sid) {
+    return sid && sid[0] != '\0' && memchr(sid, '\0', PV_TRACK_SID_MAX + 1) != NULL;
+}
+
+/* PV_EV_WEBHOOK. Unknown rooms and participants are logged and ignored. */
+void pv_on_webhook(pv_core *c, const pv_webhook *w) {
+    uint32_t r = pv_room_find(c, w->room_id);
+    if (r == PV_NONE) {
+        pv_out_log(c, PV_LOG_DEBUG, "webhook for an unknown room", NULL, 0, (int64_t)w->kind);
+        return;
+    }
+    if (w->kind == PV_WH_ROOM_FINISHED) {
+        on_room_finished(c, r, w->created_at_s);
+        return;
+    }
+    uint32_t slot = pv_member_find(c, &c->rooms[r], w->identity);
+    if (slot == PV_NONE) {
+        pv_out_log(c, PV_LOG_DEBUG, "webhook for an unknown participant", NULL, 0,
+                   (int64_t)w->kind);
+        return;
+    }
+    int64_t t = w->created_at_s;
+    switch (w->kind) {
+    case PV_WH_PARTICIPANT_JOINED:
+        on_joined(c, slot, t);
+        return;
+    case PV_WH_PARTICIPANT_LEFT:
+    case PV_WH_PARTICIPANT_ABORTED:
+        on_left(c, slot, t);
+        return;
+    case PV_WH_TRACK_PUBLISHED:
+        if (sid_valid(w->track_sid)) on_published(c, slot, t, w->track_sid);
+        return;
+    case PV_WH_TRACK_UNPUBLISHED:
+        if (sid_valid(w->track_sid)) on_unpublished(c, slot, t, w->track_sid);
+        return;
+    case PV_WH_ROOM_FINISHED:
+        return;
+    }
+    pv_out_log(c, PV_LOG_WARN, "webhook of an unknown kind", &c->parts[slot], 0, (int64_t)w->kind);
+}
