@@ -117,8 +117,9 @@ typedef struct pv_allocator {
 
 typedef struct pv_core pv_core;
 
-/* Returns 0 and *out, or PV_EINVAL (bad config) / PV_ENOMEM. a may be NULL
- * (calloc/free are then used, outside core/ purity rules only by the shell). */
+/* Returns 0 and *out, or PV_EINVAL (bad config, or a == NULL) / PV_ENOMEM.
+ * MUST: pass an allocator (a calloc/free pair lives in the shell: core/ may
+ * not reference calloc, see check-core-purity). */
 int pv_core_new(pv_core **out, const pv_config *cfg, const pv_allocator *a);
 void pv_core_free(pv_core *core);
 
