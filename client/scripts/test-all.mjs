@@ -37,7 +37,8 @@ function counted(name, args, file) {
 }
 
 const bin = (p) => join(root, 'node_modules', p);
-step('typecheck', [bin('typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit']);
+step('typecheck (src, ES2020 lib)', [bin('typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit']);
+step('typecheck (tests)', [bin('typescript/bin/tsc'), '-p', 'tsconfig.test.json']);
 const unitJson = join(tmp, 'unit.json');
 counted('unit tests (vitest)', [bin('vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${unitJson}`], unitJson);
 step('build', ['scripts/build.mjs']);
