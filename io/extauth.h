@@ -29,6 +29,8 @@
  * MUST rules:
  *  - The pvextauth struct owns copies of everything; it is large (keys hold
  *    RSA moduli) -- keep it static or heap-allocated, not on a small stack.
+ *  - Do not copy a pvextauth after pvea_init_jwt(): HS256 keys point at
+ *    secrets stored inside it.
  *  - Every failure is HTTP 401 UNAUTHORIZED with a generic message; the
  *    specific reason (pvjwt_strerror) goes to logs only.
  *  - Pure: now_wall_ms is a parameter; no file or env access here.

@@ -61,6 +61,7 @@
 #define PVJ_MAX_POSES           1024 /* hard cap of a batch; MAX_POLICY_BATCH_SIZE <= this */
 #define PVJ_MAX_LK_PARTICIPANTS 1024 /* ListParticipants reply entries kept */
 #define PVJ_TOKEN_MAX_BYTES     8192 /* auth token in a socket message */
+#define PVJ_META_TOTAL_MAX      1024 /* sum of metadata key+value bytes: keeps tokens < 8 KB */
 #define PVJ_REASON_MAX          64   /* policy.snapshot.request reason bytes */
 #define PVJ_ERR_MESSAGE_MAX     160
 
@@ -83,7 +84,10 @@ void pvj_ctx_free(pvj_ctx *ctx);
  * POST /sessions body (VoiceSessionRequest):
  *   {"participantId": id, "roomId": id, "displayName"?: string <= PV_NAME_MAX bytes,
  *    "metadata"?: {string(1..PV_META_KEY_MAX): string(<= PV_META_VALUE_MAX)}
- *                 with <= PV_META_MAX_PAIRS entries}
+ *                 with <= PV_META_MAX_PAIRS entries, <= PVJ_META_TOTAL_MAX bytes of
+ *                 keys+values together}
+ * displayName, metadata keys and values must not contain control characters
+ * (U+0000..U+001F, U+007F): they end up in LiveKit tokens and UIs.
  * displayName is NULL when absent; metadata keeps the request's order.
  * Returns 0 or PV_EINVAL.
  */

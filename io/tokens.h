@@ -23,7 +23,8 @@
  *
  * Return convention: 0 on success; PV_EINVAL for bad arguments (invalid ids,
  * TTL out of range, NULL secret); PV_EOVERFLOW if b is too small (4 KB is
- * ample for every token here); verifiers return PVJWT_E* codes (jwt.h), all
+ * ample for every token here; metadata within the session parser's limits
+ * always fits); verifiers return PVJWT_E* codes (jwt.h), all
  * of which the caller maps to UNAUTHORIZED.
  */
 #ifndef PV_TOKENS_H
