@@ -26,6 +26,7 @@ include core/core.mk
 -include tests/tests.mk
 -include client/client.mk
 -include deploy/deploy.mk
+-include tests/bots/bots.mk
 
 .PHONY: all test asan ubsan format check-format clean
 test: $(TEST_TARGETS)
