@@ -63,6 +63,7 @@ void pv_out_reset(pv_outbuf *o) {
  * bytes may run now; else 0 and marks that work remains. A unit always runs
  * when nothing has been emitted yet in this step (progress guarantee). */
 int pv_out_fits(pv_outbuf *o, uint32_t effects, size_t bytes) {
+    if (o->more) return 0; /* keep the order: nothing runs after the first deferral */
     if (o->count == 0 && o->used_bytes == 0) return 1;
     if (o->count + effects <= o->budget && o->used_bytes + bytes <= o->budget_bytes) return 1;
     o->more = 1;

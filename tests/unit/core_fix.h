@@ -217,6 +217,11 @@ static inline void fx_run_to(fx *f, int64_t t) {
     f->step_first = start;
 }
 
+/* The first multiple of interval strictly after t. */
+static inline int64_t pv_next_round(int64_t t, int64_t interval) {
+    return t - t % interval + interval;
+}
+
 static inline void fx_session(fx *f, uint64_t req, const char *room, const char *pid) {
     pv_event ev = {.type = PV_EV_SESSION_REQUEST};
     ev.u.session.request_id = req;

@@ -1,0 +1,196 @@
+/* test_core_livekit.c - the subscription reconciler: unsubscribe before
+ * subscribe, one call in flight per listener, backoff, NOT_FOUND, the global
+ * in-flight bound, unknown call ids, ListParticipants reconciliation. */
+#include "core_fix.h"
+
+/* Listener L (cap 1) with speakers s1 (near) and s2 (farther), all at
+ * LiveKit, both speakers publishing. */
+static void setup(fx *f) {
+    pv_config cfg;
+    fx_cfg_small(&cfg);
+    cfg.max_subscribed_voices = 1;
+    cfg.audience_ack_deadline_ms = 100000000; /* no sockets here: keep speakers in */
+    fx_init(f, &cfg);
+    const char *ids[] = {"L", "s1", "s2"};
+    for (int i = 0; i < 3; i++) {
+        fx_session(f, 1, "r1", ids[i]);
+        fx_webhook(f, PV_WH_PARTICIPANT_JOINED, "r1", ids[i], NULL, 10);
+    }
+    fx_webhook(f, PV_WH_TRACK_PUBLISHED, "r1", "s1", "TR1", 10);
+    fx_webhook(f, PV_WH_TRACK_PUBLISHED, "r1", "s2", "TR2", 10);
+    fx_pose(f, "r1", "L", 0, 0, 0);
+    fx_pose(f, "r1", "s1", 1, 0, 0);
+    fx_pose(f, "r1", "s2", 50, 0, 0);
+    fx_run_to(f, 250);
+}
+
+static uint64_t call_id(fx *f, int line) {
+    return fx_u64(f, line, "id");
+}
+
+static void test_unsubscribe_before_subscribe(void) {
+    fx f;
+    setup(&f);
+    int sub1 = FX_FIND(&f, "CALL", "UPDATE room=r1 identity=L sub=1 ids=[TR1]");
+    REQUIRE(sub1 >= 0);
+    fx_lk_result(&f, call_id(&f, sub1), PV_LK_OK);
+    CHECK(FX_FIND_STEP(&f, "CALL") < 0); /* converged */
+    f.now_ms = 300;
+    fx_pose(&f, "r1", "s2", -0.5, 0, 0); /* s2 is now nearer: L's set becomes [s2] */
+    fx_run_to(&f, 500);
+    int un = FX_FIND_STEP(&f, "CALL", "identity=L sub=0 ids=[TR1]");
+    REQUIRE(un >= 0);
+    CHECK(FX_FIND_STEP(&f, "sub=1") < 0); /* no subscribe while the unsubscribe is in flight */
+    fx_run_to(&f, 1000);
+    CHECK(FX_FIND_STEP(&f, "CALL") < 0);
+    fx_lk_result(&f, call_id(&f, un), PV_LK_OK);
+    CHECK(FX_FIND_STEP(&f, "CALL", "identity=L sub=1 ids=[TR2]") >= 0);
+    fx_fini(&f);
+}
+
+static void test_backoff_then_success(void) {
+    fx f;
+    setup(&f);
+    int c = FX_FIND(&f, "CALL", "identity=L sub=1 ids=[TR1]");
+    REQUIRE(c >= 0);
+    int64_t t = 1000;
+    f.now_ms = t;
+    fx_lk_result(&f, call_id(&f, c), PV_LK_FAILED);
+    CHECK(FX_FIND_STEP(&f, "LOG 2 livekit call failed", "pid=L") >= 0);
+    int64_t expect[] = {100, 200, 400, 800, 1000, 1000};
+    for (int i = 0; i < 6; i++) {
+        fx_run_to(&f, t + expect[i] - 1);
+        CHECK(FX_FIND_STEP(&f, "CALL") < 0);
+        fx_run_to(&f, t + expect[i]);
+        c = FX_FIND_STEP(&f, "CALL", "identity=L sub=1 ids=[TR1]");
+        REQUIRE(c >= 0);
+        t = f.now_ms;
+        fx_lk_result(&f, call_id(&f, c), PV_LK_FAILED);
+    }
+    pv_stats st;
+    pv_core_stats(f.core, &st);
+    CHECK_EQ_INT(st.livekit_failures, 7);
+    fx_run_to(&f, t + 1000);
+    c = FX_FIND_STEP(&f, "CALL", "identity=L sub=1");
+    REQUIRE(c >= 0);
+    fx_lk_result(&f, call_id(&f, c), PV_LK_OK);
+    /* success resets the backoff: the next failure waits the minimum again */
+    t = f.now_ms = f.now_ms + 10;
+    fx_pose(&f, "r1", "s2", -0.5, 0, 0);
+    fx_run_to(&f, pv_next_round(t, 250));
+    c = FX_FIND_STEP(&f, "CALL", "identity=L sub=0");
+    REQUIRE(c >= 0);
+    t = f.now_ms;
+    fx_lk_result(&f, call_id(&f, c), PV_LK_FAILED);
+    fx_run_to(&f, t + f.cfg.livekit_backoff_min_ms);
+    CHECK(FX_FIND_STEP(&f, "CALL", "identity=L sub=0 ids=[TR1]") >= 0);
+    fx_fini(&f);
+}
+
+static void test_not_found_until_joined(void) {
+    fx f;
+    setup(&f);
+    int c = FX_FIND(&f, "CALL", "identity=L sub=1");
+    REQUIRE(c >= 0);
+    fx_lk_result(&f, call_id(&f, c), PV_LK_NOT_FOUND);
+    fx_run_to(&f, 5000);
+    CHECK(FX_FIND_STEP(&f, "identity=L") < 0);
+    fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "L", NULL, 20);
+    CHECK(FX_FIND_STEP(&f, "CALL", "identity=L sub=1 ids=[TR1]") >= 0);
+    fx_fini(&f);
+}
+
+static void test_joined_resets_applied(void) {
+    fx f;
+    setup(&f);
+    int c = FX_FIND(&f, "CALL", "identity=L sub=1");
+    REQUIRE(c >= 0);
+    fx_lk_result(&f, call_id(&f, c), PV_LK_OK);
+    /* LiveKit restarted: L and s1 join afresh; s1's track is unknown until
+     * track_published, then L subscribes again */
+    fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "s1", NULL, 30);
+    fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "L", NULL, 30);
+    CHECK(FX_FIND_STEP(&f, "CALL") < 0);
+    fx_webhook(&f, PV_WH_TRACK_PUBLISHED, "r1", "s1", "TR1b", 30);
+    CHECK(FX_FIND_STEP(&f, "CALL", "identity=L sub=1 ids=[TR1b]") >= 0);
+    fx_fini(&f);
+}
+
+static void test_unknown_call_id_ignored(void) {
+    fx f;
+    setup(&f);
+    pv_stats before, after;
+    pv_core_stats(f.core, &before);
+    fx_lk_result(&f, 987654, PV_LK_OK);
+    fx_lk_result(&f, 0, PV_LK_FAILED);
+    pv_core_stats(f.core, &after);
+    CHECK_EQ_INT(after.inflight_calls, before.inflight_calls);
+    CHECK_EQ_INT(after.livekit_failures, 0);
+    fx_fini(&f);
+}
+
+static void test_inflight_bound_and_fairness(void) {
+    pv_config cfg;
+    fx_cfg_small(&cfg);
+    cfg.max_inflight_calls = 2;
+    cfg.audience_ack_deadline_ms = 100000000;
+    fx f;
+    fx_init(&f, &cfg);
+    const char *ids[] = {"a", "b", "c", "d", "s"};
+    for (int i = 0; i < 5; i++) {
+        fx_session(&f, 1, "r1", ids[i]);
+        fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", ids[i], NULL, 1);
+        fx_pose(&f, "r1", ids[i], i, 0, 0);
+    }
+    fx_webhook(&f, PV_WH_TRACK_PUBLISHED, "r1", "s", "TRs", 1);
+    fx_run_to(&f, 250);
+    pv_stats st;
+    pv_core_stats(f.core, &st);
+    CHECK_EQ_INT(st.inflight_calls, 2);
+    int ca = FX_FIND(&f, "CALL", "identity=a sub=1");
+    int cb = FX_FIND(&f, "CALL", "identity=b sub=1");
+    REQUIRE(ca >= 0 && cb > ca);
+    CHECK(FX_FIND(&f, "identity=c") < 0);
+    fx_lk_result(&f, call_id(&f, ca), PV_LK_OK);
+    CHECK(FX_FIND_STEP(&f, "CALL", "identity=c sub=1") >= 0); /* next in order, not a again */
+    fx_lk_result(&f, call_id(&f, cb), PV_LK_OK);
+    CHECK(FX_FIND_STEP(&f, "CALL", "identity=d sub=1") >= 0);
+    fx_fini(&f);
+}
+
+static void test_list_participants_reconciles(void) {
+    fx f;
+    setup(&f);
+    int c = FX_FIND(&f, "CALL", "identity=L sub=1");
+    REQUIRE(c >= 0);
+    fx_lk_result(&f, call_id(&f, c), PV_LK_OK);
+    fx_run_to(&f, f.cfg.livekit_reconcile_interval_ms);
+    int lc = FX_FIND_STEP(&f, "CALL", "LIST room=r1");
+    REQUIRE(lc >= 0);
+    /* LiveKit says: s1 now publishes TR9, s2 is gone (left webhook lost) */
+    pv_lk_participant lp[2] = {{"L", NULL}, {"s1", "TR9"}};
+    pv_event ev = {.type = PV_EV_LIVEKIT_RESULT};
+    ev.u.livekit.call_id = call_id(&f, lc);
+    ev.u.livekit.outcome = PV_LK_OK;
+    ev.u.livekit.participants = lp;
+    ev.u.livekit.participant_count = 2;
+    REQUIRE(fx_step(&f, &ev) == 0);
+    CHECK(FX_FIND_STEP(&f, "CALL", "identity=L sub=1 ids=[TR9]") >= 0);
+    /* s2 is absent now: never connected otherwise, so the grace starts */
+    int64_t t = f.now_ms;
+    fx_run_to(&f, t + f.cfg.reconnect_grace_ms);
+    CHECK(pv_core_can_hear(f.core, "r1", "s2", NULL, 0) == PV_ENOTFOUND);
+    CHECK(pv_core_can_hear(f.core, "r1", "s1", NULL, 0) >= 0);
+    fx_fini(&f);
+}
+
+int main(void) {
+    T_RUN(test_unsubscribe_before_subscribe);
+    T_RUN(test_backoff_then_success);
+    T_RUN(test_not_found_until_joined);
+    T_RUN(test_joined_resets_applied);
+    T_RUN(test_unknown_call_id_ignored);
+    T_RUN(test_inflight_bound_and_fairness);
+    T_RUN(test_list_participants_reconciles);
+    return t_done("core_livekit");
+}

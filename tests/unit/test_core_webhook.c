@@ -1,0 +1,114 @@
+/* test_core_webhook.c - LiveKit webhooks: duplicates and late deliveries are
+ * no-ops, same-second ties, track events of an older connection, room
+ * finished, unknown rooms and participants. */
+#include "core_fix.h"
+
+/* Listener L hears speaker s (publishing TR1); L's subscription applied. */
+static void setup(fx *f) {
+    pv_config cfg;
+    fx_cfg_small(&cfg);
+    cfg.audience_ack_deadline_ms = 100000000;
+    fx_init(f, &cfg);
+    fx_session(f, 1, "r1", "L");
+    fx_session(f, 1, "r1", "s");
+    fx_webhook(f, PV_WH_PARTICIPANT_JOINED, "r1", "L", NULL, 10);
+    fx_webhook(f, PV_WH_PARTICIPANT_JOINED, "r1", "s", NULL, 10);
+    fx_webhook(f, PV_WH_TRACK_PUBLISHED, "r1", "s", "TR1", 10);
+    fx_pose(f, "r1", "L", 0, 0, 0);
+    fx_pose(f, "r1", "s", 1, 0, 0);
+    fx_run_to(f, 250);
+    int c = FX_FIND(f, "CALL", "identity=L sub=1 ids=[TR1]");
+    REQUIRE(c >= 0);
+    fx_lk_result(f, fx_u64(f, c, "id"), PV_LK_OK);
+}
+
+static void test_duplicates_are_noops(void) {
+    fx f;
+    setup(&f);
+    int mark = f.n_lines;
+    fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "L", NULL, 10);
+    fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "s", NULL, 10);
+    fx_webhook(&f, PV_WH_TRACK_PUBLISHED, "r1", "s", "TR1", 10);
+    fx_run_to(&f, 1000);
+    CHECK(FX_FIND_AFTER(&f, mark, "CALL") < 0); /* nothing re-subscribed */
+    fx_fini(&f);
+}
+
+static void test_late_join_after_leave_ignored(void) {
+    fx f;
+    setup(&f);
+    fx_webhook(&f, PV_WH_PARTICIPANT_LEFT, "r1", "L", NULL, 20);
+    fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "L", NULL, 15); /* older: ignored */
+    int64_t t = f.now_ms;
+    fx_run_to(&f, t + f.cfg.reconnect_grace_ms);
+    CHECK(pv_core_can_hear(f.core, "r1", "L", NULL, 0) == PV_ENOTFOUND);
+    fx_fini(&f);
+}
+
+static void test_same_second_leave_wins(void) {
+    fx f;
+    setup(&f);
+    fx_webhook(&f, PV_WH_PARTICIPANT_LEFT, "r1", "L", NULL, 10); /* same second as the join */
+    int mark = f.n_lines;
+    fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "L", NULL, 10); /* duplicate of the old join */
+    fx_run_to(&f, 1000);
+    CHECK(FX_FIND_AFTER(&f, mark, "identity=L") < 0);
+    fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "L", NULL, 11); /* a real rejoin */
+    CHECK(FX_FIND_STEP(&f, "CALL", "identity=L sub=1 ids=[TR1]") >= 0);
+    fx_fini(&f);
+}
+
+static void test_old_track_events_ignored(void) {
+    fx f;
+    setup(&f);
+    int mark = f.n_lines;
+    fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "s", NULL, 30); /* s reconnected: TR1 gone */
+    fx_webhook(&f, PV_WH_TRACK_PUBLISHED, "r1", "s", "TR1", 12);   /* late, old connection */
+    fx_run_to(&f, 1000);
+    CHECK(FX_FIND_AFTER(&f, mark, "CALL") < 0); /* no resubscribe, no needless unsubscribe */
+    fx_webhook(&f, PV_WH_TRACK_UNPUBLISHED, "r1", "s", "TRx", 31); /* not its track: ignored */
+    fx_webhook(&f, PV_WH_TRACK_PUBLISHED, "r1", "s", "TR2", 30);
+    int c = FX_FIND_AFTER(&f, mark, "CALL", "identity=L sub=1 ids=[TR2]");
+    REQUIRE(c >= 0);
+    fx_lk_result(&f, fx_u64(&f, c, "id"), PV_LK_OK);
+    fx_webhook(&f, PV_WH_TRACK_UNPUBLISHED, "r1", "s", "TR2", 29); /* older than publish */
+    fx_run_to(&f, 2000);
+    CHECK(FX_FIND_AFTER(&f, c + 1, "CALL") < 0);
+    fx_webhook(&f, PV_WH_TRACK_UNPUBLISHED, "r1", "s", "TR2", 40);
+    fx_run_to(&f, 3000);
+    CHECK(FX_FIND_AFTER(&f, c + 1, "CALL") < 0); /* track gone: no unsubscribe needed */
+    fx_webhook(&f, PV_WH_TRACK_PUBLISHED, "r1", "s", "TR3", 41);
+    CHECK(FX_FIND_STEP(&f, "CALL", "identity=L sub=1 ids=[TR3]") >= 0);
+    fx_fini(&f);
+}
+
+static void test_room_finished(void) {
+    fx f;
+    setup(&f);
+    fx_webhook(&f, PV_WH_ROOM_FINISHED, "r1", NULL, NULL, 50);
+    fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "L", NULL, 45); /* before the finish */
+    int64_t t = f.now_ms;
+    fx_run_to(&f, t + f.cfg.reconnect_grace_ms);
+    CHECK_EQ_INT(pv_core_room_revision(f.core, "r1"), 0); /* everyone's grace ran out */
+    fx_fini(&f);
+}
+
+static void test_unknown_targets_logged(void) {
+    fx f;
+    setup(&f);
+    fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "nope", "L", NULL, 60);
+    CHECK(FX_FIND_STEP(&f, "LOG 0 webhook for an unknown room") >= 0);
+    fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "ghost", NULL, 60);
+    CHECK(FX_FIND_STEP(&f, "LOG 0 webhook for an unknown participant") >= 0);
+    fx_fini(&f);
+}
+
+int main(void) {
+    T_RUN(test_duplicates_are_noops);
+    T_RUN(test_late_join_after_leave_ignored);
+    T_RUN(test_same_second_leave_wins);
+    T_RUN(test_old_track_events_ignored);
+    T_RUN(test_room_finished);
+    T_RUN(test_unknown_targets_logged);
+    return t_done("core_webhook");
+}
