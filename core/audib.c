@@ -64,7 +64,7 @@ typedef struct au_slot {
 
 struct pv_audib {
     pv_allocator a;
-    uint32_t max_room_size, max_pairs, cap, table_max;
+    uint32_t max_room_size, max_pairs, cap, table_max, dense_max;
     double enter2, exit2, inv_cell;
     /* per compute */
     uint32_t pair_count;
@@ -76,14 +76,16 @@ struct pv_audib {
     uint32_t *start;  /* [max_room_size + 1] CSR offsets into nbr */
     uint32_t *cursor; /* [max_room_size] */
     /* grid scratch */
-    uint64_t *pkey;       /* [max_room_size] cell key per participant */
+    int32_t *cxyz;        /* [3 * max_room_size] cell coordinates per participant */
     uint32_t *cell_of;    /* [max_room_size] cell id or AU_NO_CELL (outlier) */
     uint64_t *cell_key;   /* [max_room_size] */
     uint32_t *cell_start; /* [max_room_size + 1] offsets into order/spos */
     uint32_t *order;      /* [max_room_size] participants grouped by cell */
     pv_vec3 *spos;        /* [max_room_size] positions in that order */
     uint32_t *outliers;   /* [max_room_size] */
-    au_slot *table;       /* [table_max] open addressing: cell key -> cell id */
+    uint32_t *scell;      /* [max_room_size] dense: cell of each position in order */
+    uint32_t *dense;      /* [dense_max + 1] dense: cell starts */
+    au_slot *table;       /* [table_max] hashed: cell key -> cell id */
     /* phase 3 scratch */
     au_near near[PV_AUDIB_K];
     uint64_t uids[PV_AUDIB_K];
@@ -105,19 +107,22 @@ static size_t au_align(size_t n) {
 
 /* Lays the scratch arrays out behind the struct. With base == NULL it only
  * returns the total size in bytes; else it also sets au's pointers. */
-static size_t au_layout(pv_audib *au, char *base, uint32_t n_max, uint32_t p_max, uint32_t t_max) {
+static size_t au_layout(pv_audib *au, char *base, uint32_t n_max, uint32_t p_max, uint32_t t_max,
+                        uint32_t d_max) {
     size_t off = au_align(sizeof(pv_audib));
     AU_CARVE(pairs, p_max);
     AU_CARVE(nbr, 2 * (size_t)p_max);
     AU_CARVE(start, (size_t)n_max + 1);
     AU_CARVE(cursor, n_max);
-    AU_CARVE(pkey, n_max);
+    AU_CARVE(cxyz, 3 * (size_t)n_max);
     AU_CARVE(cell_of, n_max);
     AU_CARVE(cell_key, n_max);
     AU_CARVE(cell_start, (size_t)n_max + 1);
     AU_CARVE(order, n_max);
     AU_CARVE(spos, n_max);
     AU_CARVE(outliers, n_max);
+    AU_CARVE(scell, n_max);
+    AU_CARVE(dense, (size_t)d_max + 1);
     AU_CARVE(table, t_max);
     return off;
 }
@@ -141,7 +146,8 @@ int pv_audib_new(pv_audib **out, uint32_t max_room_size, uint32_t max_pairs, uin
         !(exit_radius_m <= AU_RADIUS_MAX))
         return PV_EINVAL;
     uint32_t t_max = au_table_size(max_room_size);
-    size_t size = au_layout(NULL, NULL, max_room_size, max_pairs, t_max);
+    uint32_t d_max = 4 * max_room_size + 256; /* see au_dense_fits */
+    size_t size = au_layout(NULL, NULL, max_room_size, max_pairs, t_max, d_max);
     char *base = a->alloc(a->ud, size);
     if (!base) return PV_ENOMEM;
     pv_audib *au = (pv_audib *)base;
@@ -154,7 +160,8 @@ int pv_audib_new(pv_audib **out, uint32_t max_room_size, uint32_t max_pairs, uin
     au->enter2 = enter_radius_m * enter_radius_m;
     au->exit2 = exit_radius_m * exit_radius_m;
     au->inv_cell = 1.0 / (exit_radius_m * (1.0 + AU_CELL_MARGIN));
-    au_layout(au, base, max_room_size, max_pairs, t_max);
+    au->dense_max = d_max;
+    au_layout(au, base, max_room_size, max_pairs, t_max, d_max);
     *out = au;
     return 0;
 }
@@ -251,6 +258,135 @@ static void au_find_naive(pv_audib *au, const pv_audib_room *r) {
 
 /* ---- phase 1, GRID mode ---- */
 
+static inline uint64_t au_pack(const int32_t c[3]) {
+    return ((uint64_t)(c[0] + AU_CELL_BIAS) << 42) | ((uint64_t)(c[1] + AU_CELL_BIAS) << 21) |
+           (uint64_t)(c[2] + AU_CELL_BIAS);
+}
+
+/* 1 if the cell coordinate c (already floored) is usable; 0 for outliers. */
+static inline int au_cell_ok(double c) {
+    return c >= -AU_CELL_LIMIT && c <= AU_CELL_LIMIT;
+}
+
+/* The room's extent in cells, found by au_grid_scan. */
+typedef struct au_extent {
+    int32_t lo[3], hi[3]; /* min and max cell coordinate per axis (x, y, z) */
+    uint32_t n_in, n_out; /* participants in the grid / outliers */
+    int flat;             /* y is left out of the cell: a 2D grid */
+} au_extent;
+
+/* Computes each participant's cell coordinates (cxyz) or marks it an
+ * outlier (cell_of = AU_NO_CELL), and the room's extent. The room is flat
+ * when everybody lies within two layers of cells in y: then y is left out
+ * of the cell (a 2D grid) and the exact d2 test rejects the few extra
+ * candidates, which is cheaper than visiting 3x more cells. */
+static void au_grid_scan(pv_audib *au, const pv_audib_room *r, au_extent *e) {
+    for (int k = 0; k < 3; k++) {
+        e->lo[k] = INT32_MAX;
+        e->hi[k] = INT32_MIN;
+    }
+    e->n_in = e->n_out = 0;
+    for (uint32_t i = 0; i < r->n; i++) {
+        double c[3] = {floor(r->pos[i].x * au->inv_cell), floor(r->pos[i].y * au->inv_cell),
+                       floor(r->pos[i].z * au->inv_cell)};
+        if (!au_cell_ok(c[0]) || !au_cell_ok(c[1]) || !au_cell_ok(c[2])) {
+            au->cell_of[i] = AU_NO_CELL;
+            au->outliers[e->n_out++] = i;
+            continue;
+        }
+        au->cell_of[i] = 0;
+        e->n_in++;
+        for (int k = 0; k < 3; k++) {
+            int32_t v = (int32_t)c[k];
+            au->cxyz[3 * (size_t)i + k] = v;
+            e->lo[k] = v < e->lo[k] ? v : e->lo[k];
+            e->hi[k] = v > e->hi[k] ? v : e->hi[k];
+        }
+    }
+    e->flat = e->n_in == 0 || e->hi[1] - e->lo[1] <= 1;
+    if (!e->flat) return;
+    e->lo[1] = e->hi[1] = 0;
+    for (uint32_t i = 0; i < r->n; i++)
+        au->cxyz[3 * (size_t)i + 1] = 0;
+}
+
+/* Tests participant a (a position in order/spos) against positions b0..b1. */
+static inline void au_range(pv_audib *au, const pv_audib_room *r, uint32_t a, uint32_t b0,
+                            uint32_t b1) {
+    for (uint32_t b = b0; b < b1; b++)
+        au_consider(au, r, au->order[a], au->order[b], au_d2(&au->spos[a], &au->spos[b]));
+}
+
+/* -- dense grid: used when the room's extent is small (the usual case) --
+ * Cells live in one array, x fastest, then z, then y, padded by one empty
+ * cell on each side in x and z and one layer on top in y, so that every
+ * forward neighbour of a real cell exists and the cells x-1..x+1 of a row
+ * are contiguous: one range per neighbouring row, no hashing. */
+typedef struct au_dense {
+    uint32_t w, d, h, cells; /* sizes in x, z, y; w * d * h */
+} au_dense;
+
+/* 1 and *g if the room fits the dense grid (a few cells per participant). */
+static int au_dense_fits(const pv_audib *au, const au_extent *e, au_dense *g) {
+    uint64_t w = (uint64_t)((int64_t)e->hi[0] - e->lo[0]) + 3;
+    uint64_t d = (uint64_t)((int64_t)e->hi[2] - e->lo[2]) + 3;
+    uint64_t h = e->flat ? 1 : (uint64_t)((int64_t)e->hi[1] - e->lo[1]) + 2;
+    if (w > au->dense_max || d > au->dense_max || h > au->dense_max) return 0;
+    uint64_t cells = w * d * h;
+    if (cells > au->dense_max || cells > 4 * (uint64_t)e->n_in + 256) return 0;
+    *g = (au_dense){(uint32_t)w, (uint32_t)d, (uint32_t)h, (uint32_t)cells};
+    return 1;
+}
+
+/* Counting sort of the participants into the dense cells (stable, so a
+ * cell lists its members by ascending index). Afterwards cell c holds
+ * positions dense[c] .. dense[c + 1] of order/spos. */
+static void au_dense_build(pv_audib *au, const pv_audib_room *r, const au_extent *e,
+                           const au_dense *g) {
+    uint32_t *cs = au->dense;
+    memset(cs, 0, ((size_t)g->cells + 1) * sizeof(uint32_t));
+    for (uint32_t i = 0; i < r->n; i++) {
+        if (au->cell_of[i] == AU_NO_CELL) continue;
+        const int32_t *c = &au->cxyz[3 * (size_t)i];
+        uint32_t kx = (uint32_t)(c[0] - e->lo[0]) + 1, kz = (uint32_t)(c[2] - e->lo[2]) + 1;
+        uint32_t ky = (uint32_t)(c[1] - e->lo[1]);
+        au->cell_of[i] = (ky * g->d + kz) * g->w + kx;
+        cs[au->cell_of[i] + 1]++;
+    }
+    uint32_t sum = 0;
+    for (uint32_t c = 0; c < g->cells; c++) {
+        uint32_t t = cs[c + 1];
+        cs[c + 1] = sum;
+        sum += t;
+    }
+    for (uint32_t i = 0; i < r->n; i++) {
+        if (au->cell_of[i] == AU_NO_CELL) continue;
+        uint32_t k = cs[au->cell_of[i] + 1]++;
+        au->order[k] = i;
+        au->spos[k] = r->pos[i];
+        au->scell[k] = au->cell_of[i];
+    }
+}
+
+/* Each participant meets the rest of its cell and x+1 in one range, the
+ * row z+1 (x-1..x+1) in another and, in 3D, the three rows of layer y+1:
+ * the 13 forward neighbours, so each pair is examined once. */
+static void au_dense_sweep(pv_audib *au, const pv_audib_room *r, const au_dense *g, uint32_t n_in,
+                           int flat) {
+    const uint32_t *cs = au->dense;
+    uint32_t w = g->w, plane = g->w * g->d;
+    for (uint32_t a = 0; a < n_in; a++) {
+        uint32_t c = au->scell[a];
+        au_range(au, r, a, a + 1, cs[c + 2]);
+        au_range(au, r, a, cs[c + w - 1], cs[c + w + 2]);
+        if (flat) continue;
+        for (uint32_t c2 = c + plane - w; c2 <= c + plane + w; c2 += w)
+            au_range(au, r, a, cs[c2 - 1], cs[c2 + 2]);
+    }
+}
+
+/* -- hashed grid: for rooms spread too far for the dense array -- */
+
 static inline uint32_t au_hash(uint64_t key, uint32_t bits) {
     return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - bits));
 }
@@ -278,55 +414,16 @@ static uint32_t au_intern(pv_audib *au, uint32_t bits, uint64_t key, uint32_t *n
     }
 }
 
-static inline uint64_t au_pack(double cx, double cy, double cz) {
-    return ((uint64_t)((int64_t)cx + AU_CELL_BIAS) << 42) |
-           ((uint64_t)((int64_t)cy + AU_CELL_BIAS) << 21) | (uint64_t)((int64_t)cz + AU_CELL_BIAS);
-}
-
-/* 1 if the cell coordinate c (already floored) is usable; 0 for outliers. */
-static inline int au_cell_ok(double c) {
-    return c >= -AU_CELL_LIMIT && c <= AU_CELL_LIMIT;
-}
-
-/* Assigns each participant a cell key (pkey) or marks it an outlier.
- * Returns 1 if the room is flat (all usable participants within two layers
- * of cells in y): then y is left out of the key, giving a 2D grid whose
- * extra candidates are rejected by the exact d2 test. */
-static int au_grid_keys(pv_audib *au, const pv_audib_room *r, uint32_t *n_out) {
-    double ymin = INFINITY, ymax = -INFINITY, inv = au->inv_cell;
-    uint32_t n_out_ = 0;
-    for (uint32_t i = 0; i < r->n; i++) {
-        double cx = floor(r->pos[i].x * inv), cy = floor(r->pos[i].y * inv);
-        double cz = floor(r->pos[i].z * inv);
-        if (!au_cell_ok(cx) || !au_cell_ok(cy) || !au_cell_ok(cz)) {
-            au->cell_of[i] = AU_NO_CELL;
-            au->outliers[n_out_++] = i;
-            continue;
-        }
-        au->cell_of[i] = 0;
-        ymin = cy < ymin ? cy : ymin;
-        ymax = cy > ymax ? cy : ymax;
-    }
-    int flat = !(ymax - ymin > 1.0);
-    for (uint32_t i = 0; i < r->n; i++) {
-        if (au->cell_of[i] == AU_NO_CELL) continue;
-        double cy = flat ? 0.0 : floor(r->pos[i].y * inv);
-        au->pkey[i] = au_pack(floor(r->pos[i].x * inv), cy, floor(r->pos[i].z * inv));
-    }
-    *n_out = n_out_;
-    return flat;
-}
-
-/* Builds cells (hash table, counting sort of participants by cell, stable so
- * each cell lists its members by ascending index). Returns the cell count. */
-static uint32_t au_grid_build(pv_audib *au, const pv_audib_room *r, uint32_t bits) {
+/* Builds cells (hash table, then a stable counting sort of participants by
+ * cell id). Returns the cell count. */
+static uint32_t au_hashed_build(pv_audib *au, const pv_audib_room *r, uint32_t bits) {
     uint32_t n_cells = 0, size = 1u << bits;
     for (uint32_t h = 0; h < size; h++)
         au->table[h].key = AU_KEY_EMPTY;
     for (uint32_t i = 0; i < r->n; i++) {
         if (au->cell_of[i] == AU_NO_CELL) continue;
-        uint32_t c = au_intern(au, bits, au->pkey[i], &n_cells);
-        au->cell_of[i] = c;
+        uint64_t key = au_pack(&au->cxyz[3 * (size_t)i]);
+        au->cell_of[i] = au_intern(au, bits, key, &n_cells);
     }
     memset(au->cell_start, 0, ((size_t)n_cells + 1) * sizeof(uint32_t));
     for (uint32_t i = 0; i < r->n; i++)
@@ -356,20 +453,17 @@ static inline int64_t au_offset(const int8_t o[3]) {
 }
 
 /* Tests the pairs inside cell c and between c and its forward neighbours. */
-static void au_grid_cell(pv_audib *au, const pv_audib_room *r, uint32_t bits, uint32_t c,
-                         uint32_t n_offsets) {
+static void au_hashed_cell(pv_audib *au, const pv_audib_room *r, uint32_t bits, uint32_t c,
+                           uint32_t n_offsets) {
     uint32_t a0 = au->cell_start[c], a1 = au->cell_start[c + 1];
     for (uint32_t a = a0; a < a1; a++)
-        for (uint32_t b = a + 1; b < a1; b++)
-            au_consider(au, r, au->order[a], au->order[b], au_d2(&au->spos[a], &au->spos[b]));
+        au_range(au, r, a, a + 1, a1);
     for (uint32_t o = 0; o < n_offsets; o++) {
         uint64_t key = (uint64_t)((int64_t)au->cell_key[c] + au_offset(au_half[o]));
         uint32_t c2 = au_lookup(au, bits, key);
         if (c2 == AU_NO_CELL) continue;
-        uint32_t b0 = au->cell_start[c2], b1 = au->cell_start[c2 + 1];
         for (uint32_t a = a0; a < a1; a++)
-            for (uint32_t b = b0; b < b1; b++)
-                au_consider(au, r, au->order[a], au->order[b], au_d2(&au->spos[a], &au->spos[b]));
+            au_range(au, r, a, au->cell_start[c2], au->cell_start[c2 + 1]);
     }
 }
 
@@ -385,16 +479,22 @@ static void au_grid_outliers(pv_audib *au, const pv_audib_room *r, uint32_t n_ou
 }
 
 static void au_find_grid(pv_audib *au, const pv_audib_room *r) {
-    uint32_t n_out = 0, bits = 4;
-    int flat = au_grid_keys(au, r, &n_out);
-    while ((1u << bits) < 2 * r->n)
-        bits++;
-    assert((1u << bits) <= au->table_max);
-    uint32_t n_cells = au_grid_build(au, r, bits);
-    uint32_t n_offsets = flat ? 4 : 13;
-    for (uint32_t c = 0; c < n_cells; c++)
-        au_grid_cell(au, r, bits, c, n_offsets);
-    au_grid_outliers(au, r, n_out);
+    au_extent e;
+    au_dense g;
+    au_grid_scan(au, r, &e);
+    if (au_dense_fits(au, &e, &g)) {
+        au_dense_build(au, r, &e, &g);
+        au_dense_sweep(au, r, &g, e.n_in, e.flat);
+    } else {
+        uint32_t bits = 4;
+        while ((1u << bits) < 2 * r->n)
+            bits++;
+        assert((1u << bits) <= au->table_max);
+        uint32_t n_cells = au_hashed_build(au, r, bits);
+        for (uint32_t c = 0; c < n_cells; c++)
+            au_hashed_cell(au, r, bits, c, e.flat ? 4 : 13);
+    }
+    au_grid_outliers(au, r, e.n_out);
 }
 
 /* ---- phase 2: per-participant index of the kept pairs ---- */
@@ -464,40 +564,62 @@ static void au_sort_near(au_near *v, uint32_t n) {
     }
 }
 
-static void au_sort_u64(uint64_t *v, uint32_t n) {
-    for (uint32_t k = 1; k < n; k++) {
-        uint64_t t = v[k];
-        uint32_t m = k;
-        for (; m > 0 && t < v[m - 1]; m--)
-            v[m] = v[m - 1];
-        v[m] = t;
+/* Small sorts of distinct values from src into dst. Up to AU_RANK_MAX
+ * values, each goes straight to its rank (the count of smaller ones): O(m^2)
+ * but branch-free, which beats insertion sort's mispredictions for the few
+ * peers a participant usually has. Larger sets use insertion sort. */
+#define AU_RANK_MAX 16
+
+static void au_sort_u64(uint64_t *dst, const uint64_t *src, uint32_t m) {
+    if (m <= AU_RANK_MAX) {
+        for (uint32_t a = 0; a < m; a++) {
+            uint32_t rank = 0;
+            for (uint32_t b = 0; b < m; b++)
+                rank += src[b] < src[a];
+            dst[rank] = src[a];
+        }
+        return;
+    }
+    for (uint32_t k = 0; k < m; k++) {
+        uint64_t t = src[k];
+        uint32_t e = k;
+        for (; e > 0 && t < dst[e - 1]; e--)
+            dst[e] = dst[e - 1];
+        dst[e] = t;
     }
 }
 
-static void au_sort_u32(uint32_t *v, uint32_t n) {
-    for (uint32_t k = 1; k < n; k++) {
-        uint32_t t = v[k];
-        uint32_t m = k;
-        for (; m > 0 && t < v[m - 1]; m--)
-            v[m] = v[m - 1];
-        v[m] = t;
+static void au_sort_u32(uint32_t *dst, const uint32_t *src, uint32_t m) {
+    if (m <= AU_RANK_MAX) {
+        for (uint32_t a = 0; a < m; a++) {
+            uint32_t rank = 0;
+            for (uint32_t b = 0; b < m; b++)
+                rank += src[b] < src[a];
+            dst[rank] = src[a];
+        }
+        return;
+    }
+    for (uint32_t k = 0; k < m; k++) {
+        uint32_t t = src[k];
+        uint32_t e = k;
+        for (; e > 0 && t < dst[e - 1]; e--)
+            dst[e] = dst[e - 1];
+        dst[e] = t;
     }
 }
 
 /* Writes participant p's new in_uids list and canHear. */
 static void au_emit(pv_audib *au, pv_audib_room *r, uint32_t p) {
     uint32_t m = au_select(au, p);
-    uint64_t *list = r->in_uids[p];
     for (uint32_t k = 0; k < m; k++)
-        list[k] = r->uid[au->near[k].idx];
-    au_sort_u64(list, m);
+        au->uids[k] = r->uid[au->near[k].idx];
+    au_sort_u64(r->in_uids[p], au->uids, m);
     r->in_count[p] = (uint16_t)m;
     if (m > au->cap) au_sort_near(au->near, m); /* only the cap nearest are heard */
     uint32_t h = m < au->cap ? m : au->cap;
-    uint32_t *hear = &r->hear[(size_t)p * au->cap];
     for (uint32_t k = 0; k < h; k++)
-        hear[k] = au->near[k].idx;
-    au_sort_u32(hear, h);
+        au->idxs[k] = au->near[k].idx;
+    au_sort_u32(&r->hear[(size_t)p * au->cap], au->idxs, h);
     r->hear_count[p] = (uint8_t)h;
 }
 
