@@ -1,6 +1,6 @@
 // Experiments against a REAL LiveKit server that pin down the enforcement facts
 // the control plane relies on (docs/LIVEKIT-ENFORCEMENT.md). Starts its own
-// server on loopback (LIVEKIT_SERVER_BIN, default /opt/livekit/bin/server),
+// server on loopback (binary: $LIVEKIT_SERVER_BIN, deploy/paths.env, or /opt/livekit/bin/server),
 // runs bots (tests/bots/lib/bot.mjs) that publish distinct tones and measure
 // what they hear, prints a table and exits non-zero if a fact is not as
 // documented. Usage: node tests/bots/experiments.mjs [--only a,b,...] [--write-fixtures]
@@ -117,6 +117,23 @@ async function expA(ctx) {
       `from S: ${s.frames} frames, ${s.audibleFrames} audible, rms ${s.rms.toFixed(0)}; ` +
         `control C (no allow-list): ${c.audibleFrames} audible frames, tone ${c.dominantHz} Hz; ` +
         `M saw ${failed} trackSubscriptionFailed events`,
+    );
+    // a2: the same self-subscribing M once allowed, then revoked: the allow-list is the gate
+    const tAllow = bots.S.setAllowList(['M']);
+    const heard = await firstAudible(bots.M, 'S', tAllow, 3000);
+    await sleep(300);
+    const tRevoke = bots.S.setAllowList([]);
+    const stopped = await lastAudible(bots.M, 'S', tRevoke, 400, 3000);
+    const tQuiet = now();
+    for (const p of bots.M.room.remoteParticipants.get('S')?.trackPublications.values() ?? []) p.setSubscribed(true);
+    await sleep(2000);
+    const after = s.audibleCountAfter(tQuiet);
+    record(
+      'a2',
+      'a self-subscribing listener hears the speaker only while allow-listed (revoked: silent despite re-subscribing)',
+      heard !== null && stopped !== null && stopped < 500 && after === 0,
+      `allowed -> first audio ${heard?.toFixed(0)} ms; revoked -> last audio ${stopped?.toFixed(0)} ms; ` +
+        `${after} audible frames in 2 s of re-subscribing after the revoke`,
     );
   } finally {
     await leaveAll(bots);
@@ -353,6 +370,32 @@ async function expJ(ctx) {
   }
 }
 
+// ---- k: a speaker's allow-list does not survive its own rejoin ----
+async function expK(ctx) {
+  const room = 'exp-k';
+  const tones = tonesFor(['S', 'M']);
+  const bots = await joinBots(ctx.server, room, [{ identity: 'S' }], tones);
+  try {
+    bots.S.setAllowList([]);
+    await bots.S.publishTone();
+    Object.assign(bots, await joinBots(ctx.server, room, [{ identity: 'M', malicious: true }], tones));
+    await sleep(1000);
+    const blocked = bots.M.meter('S').audibleFrames;
+    await bots.S.disconnect();
+    // the same identity rejoins and publishes WITHOUT sending its allow-list first
+    Object.assign(bots, await joinBots(ctx.server, room, [{ identity: 'S' }], tones));
+    const tPub = now();
+    await bots.S.publishTone();
+    const heard = await firstAudible(bots.M, 'S', tPub, 3000);
+    record('k', 'a speaker\'s allow-list is per connection: after the speaker rejoins, everyone may subscribe until it sends the list again',
+      blocked === 0 && heard !== null,
+      `before rejoin M heard ${blocked} audible frames; after rejoin + publish without allow-list M hears S after ${heard?.toFixed(0)} ms ` +
+        '(so the client must set the allow-list before publishing on EVERY join)');
+  } finally {
+    await leaveAll(bots);
+  }
+}
+
 // ---- webhook deliveries collected during the whole run ----
 function checkWebhooks(ctx) {
   const d = ctx.hooks.deliveries;
@@ -398,18 +441,26 @@ function checkWebhooks(ctx) {
   }
 }
 
-const EXPERIMENTS = { a: expA, b: expBE, c: expCD, f: expF, g: expGH, i: expI, j: expJ };
+const EXPERIMENTS = { a: expA, b: expBE, c: expCD, f: expF, g: expGH, i: expI, j: expJ, k: expK };
 
 async function main() {
   const t0 = now();
   const hooks = new WebhookReceiver({ key: 'pvtestkey', secret: 'pvtestsecret-at-least-32-characters-long' });
   const webhookUrl = await hooks.start();
-  const server = await startLiveKit({ webhookUrl, key: hooks.key, secret: hooks.secret });
+  let server;
+  try {
+    server = await startLiveKit({ webhookUrl, key: hooks.key, secret: hooks.secret });
+  } catch (e) {
+    await hooks.stop();
+    console.log(`FAIL setup: ${e.message}`);
+    console.log('livekit-facts: 0 passed, 1 failed');
+    process.exit(1);
+  }
   console.log(`LiveKit server ${server.version} at ${server.url} (log ${server.logFile}); rtc-node ` +
     JSON.parse(fs.readFileSync(path.join(HERE, 'node_modules/@livekit/rtc-node/package.json'))).version);
   const anon = new Anonymiser([
     ['exp-g', 'room_alpha'], ['exp-a', 'room_beta'], ['exp-b', 'room_gamma'], ['exp-c', 'room_delta'],
-    ['exp-f', 'room_epsilon'], ['exp-i', 'room_zeta'], ['exp-j', 'room_eta'], ['S', 'p_speaker'], ['L', 'p_listener'],
+    ['exp-f', 'room_epsilon'], ['exp-i', 'room_zeta'], ['exp-j', 'room_eta'], ['exp-k', 'room_theta'], ['S', 'p_speaker'], ['L', 'p_listener'],
     ['M', 'p_malicious'], ['C', 'p_control'], ['N', 'p_nosub'],
   ]);
   const ctx = { server, hooks, rs: new RoomService(server), anon };
@@ -432,7 +483,8 @@ async function main() {
     await dispose();
   }
   console.log('\nlatency                                        samples');
-  for (const [k, v] of Object.entries(numbers)) console.log(`${k.padEnd(46)} ${fmt(v)}`);
+  for (const [k, v] of Object.entries(numbers))
+    console.log(`${k.padEnd(46)} ${fmt(v)}  [${v.map((x) => x.toFixed(0)).join(' ')}]`);
   console.log('\nid  result  fact');
   for (const r of results) console.log(`${r.id.padEnd(3)} ${r.pass ? 'PASS' : 'FAIL'}    ${r.fact}`);
   const passed = results.filter((r) => r.pass).length;

@@ -202,6 +202,14 @@ export class Bot {
     }
   }
 
+  /** Per remote identity: { frames, audibleFrames, rms, dominantHz, expectedHz }. */
+  report() {
+    const out = {};
+    for (const [id, m] of this.meters)
+      out[id] = { frames: m.frames, audibleFrames: m.audibleFrames, rms: Math.round(m.rms), dominantHz: m.dominantHz, expectedHz: m.expectedHz };
+    return out;
+  }
+
   /** Leaves the room and stops every stream and the tone. */
   async disconnect() {
     this.running = false;

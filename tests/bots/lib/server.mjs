@@ -9,8 +9,29 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const DEFAULT_SERVER_BIN = '/opt/livekit/bin/server';
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/**
+ * The LiveKit binary: $LIVEKIT_SERVER_BIN if set (used as is), else the first
+ * that exists of LIVEKIT_SERVER_BIN in deploy/paths.env (where
+ * deploy/install-deps.sh installs it) and the plain `go install` output
+ * /opt/livekit/bin/server (else the first candidate, for the error message).
+ */
+export function serverBin() {
+  if (process.env.LIVEKIT_SERVER_BIN) return process.env.LIVEKIT_SERVER_BIN; // explicit: no fallback
+  const c = [];
+  try {
+    const env = fs.readFileSync(path.join(REPO, 'deploy/paths.env'), 'utf8');
+    const m = env.match(/^LIVEKIT_SERVER_BIN=(.+)$/m);
+    if (m) c.push(m[1].trim());
+  } catch {
+    /* no paths.env */
+  }
+  c.push('/opt/livekit/bin/server');
+  return c.find((f) => fs.existsSync(f)) ?? c[0];
+}
 
 /** Resolves to a TCP port that was free on 127.0.0.1 a moment ago. */
 export function freeTcpPort() {
@@ -42,28 +63,35 @@ function sleep(ms) {
 
 /**
  * Writes livekit.yaml into a temp dir and starts the server.
- * opts: { bin, key, secret, webhookUrl, logFile }
+ * opts: { bin (default serverBin()), key, secret, webhookUrl, logFile }
  * Returns { url (ws), httpUrl, key, secret, version, dir, stop() }.
  * Throws if the server does not answer within 15 s.
  */
 export async function startLiveKit(opts = {}) {
-  const bin = opts.bin ?? process.env.LIVEKIT_SERVER_BIN ?? DEFAULT_SERVER_BIN;
+  const bin = opts.bin ?? serverBin();
   if (!fs.existsSync(bin)) throw new Error(`LiveKit server binary not found: ${bin}`);
   const key = opts.key ?? 'pvtestkey';
   const secret = opts.secret ?? 'pvtestsecret-at-least-32-characters-long';
   const port = await freeTcpPort();
-  const tcpPort = await freeTcpPort();
   const udpPort = await freeUdpPort();
+  const stunPort = await freeUdpPort(); // nothing listens there: see stun_servers below
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pv-livekit-'));
   const lines = [
     `port: ${port}`,
     'bind_addresses: ["127.0.0.1"]',
     'rtc:',
-    `  tcp_port: ${tcpPort}`,
+    // ICE/TCP would listen on every interface (v1.13.5 has no bind option): off
+    '  tcp_port: 0',
     `  udp_port: ${udpPort}`,
     '  node_ip: 127.0.0.1',
     '  use_external_ip: false',
     '  enable_loopback_candidate: true',
+    '  ips:',
+    '    includes: ["127.0.0.1/32"]',
+    // Without stun_servers (or turn_servers) LiveKit hands every client its
+    // default PUBLIC STUN servers; a dead loopback one keeps all traffic local.
+    '  stun_servers:',
+    `    - 127.0.0.1:${stunPort}`,
     'keys:',
     `  ${key}: ${secret}`,
     'room:',
