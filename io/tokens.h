@@ -22,9 +22,10 @@
  *    (floor(issued_at_wall_ms / 1000)).
  *
  * Return convention: 0 on success; PV_EINVAL for bad arguments (invalid ids,
- * TTL out of range, NULL secret); PV_EOVERFLOW if b is too small (4 KB is
- * ample for every token here; metadata within the session parser's limits
- * always fits); verifiers return PVJWT_E* codes (jwt.h), all
+ * TTL out of range, NULL secret); PV_EOVERFLOW if b is smaller than
+ * PVTOK_BUF_BYTES or, for access tokens, if metadata beyond the session
+ * parser's limits (PVJ_META_TOTAL_MAX) makes the token exceed PVJWT_MAX_BYTES;
+ * verifiers return PVJWT_E* codes (jwt.h), all
  * of which the caller maps to UNAUTHORIZED.
  */
 #ifndef PV_TOKENS_H
@@ -42,7 +43,7 @@
 #define PVTOK_TTL_MAX_S   86400
 #define PVTOK_POLICY_AUD  "policy-socket"
 #define PVTOK_API_KEY_MAX 128
-#define PVTOK_BUF_BYTES   4096 /* enough for any token minted here */
+#define PVTOK_BUF_BYTES   (PVJWT_MAX_BYTES + 64) /* enough for any token minted here */
 
 /* Inputs of a player's LiveKit access token. */
 typedef struct pvtok_livekit {
