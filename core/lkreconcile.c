@@ -87,9 +87,16 @@ static void issue_update(pv_core *c, uint32_t slot, int subscribe, const pv_lk_e
     call->subscribe = subscribe;
     call->n = n;
     memcpy(call->entries, e, sizeof(*e) * n);
+    /* Copies, not pointers into the speaker: a webhook later in this step
+     * may replace its track SID while the effect is still pending. */
     const char **sids = pv_out_alloc(c, sizeof(char *) * n);
-    for (uint32_t i = 0; i < n; i++)
-        sids[i] = c->parts[e[i].speaker].mic_sid;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *sid = c->parts[e[i].speaker].mic_sid;
+        size_t len = strlen(sid) + 1;
+        char *copy = pv_out_alloc(c, len);
+        memcpy(copy, sid, len);
+        sids[i] = copy;
+    }
     pv_call_emit(c, k, sids, n);
     c->parts[slot].call = k;
 }
@@ -132,7 +139,7 @@ static int lk_step(pv_core *c, uint32_t slot) {
 
 /* Serves the dirty listeners of room members[lo, hi). Returns 0 to stop. */
 static int serve_range(pv_core *c, const pv_room *room, uint32_t lo, uint32_t hi) {
-    size_t bytes = sizeof(char *) * c->cfg.max_subscribed_voices + 16;
+    size_t bytes = (sizeof(char *) + PV_TRACK_SID_MAX + 8) * c->cfg.max_subscribed_voices + 16;
     for (uint32_t i = lo; i < hi && i < room->n && room->lk_dirty_n > 0; i++) {
         uint32_t slot = room->members[i];
         if (!c->parts[slot].lk_dirty) continue;

@@ -23,7 +23,9 @@ static size_t unit_max_bytes(const pv_config *cfg) {
     size_t n = cfg->max_room_size, cap = cfg->max_subscribed_voices;
     size_t recompute = 2 * n * cap * sizeof(char *) + 2 * n * ARENA_ALIGN;
     size_t batch = cap * sizeof(pv_pose_out) + ARENA_ALIGN;
-    return recompute > batch ? recompute : batch;
+    size_t call = cap * (sizeof(char *) + PV_TRACK_SID_MAX + ARENA_ALIGN) + ARENA_ALIGN;
+    size_t max = recompute > batch ? recompute : batch;
+    return max > call ? max : call;
 }
 
 static size_t event_reserve_bytes(const pv_config *cfg) {

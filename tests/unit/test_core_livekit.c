@@ -184,7 +184,31 @@ static void test_list_participants_reconciles(void) {
     fx_fini(&f);
 }
 
+static void test_call_sids_survive_same_step_change(void) {
+    fx f;
+    setup(&f);
+    int c = FX_FIND(&f, "CALL", "identity=L sub=1 ids=[TR1]");
+    REQUIRE(c >= 0);
+    f.now_ms = 1000;
+    fx_lk_result(&f, fx_u64(&f, c, "id"), PV_LK_FAILED);
+    /* the retry is due in the same step as a webhook that replaces TR1 */
+    f.now_ms = 1000 + f.cfg.livekit_backoff_min_ms;
+    fx_webhook(&f, PV_WH_TRACK_PUBLISHED, "r1", "s1", "TR1new", 20);
+    REQUIRE(f.out.count >= 1);
+    int found = 0;
+    for (uint32_t i = 0; i < f.out.count; i++) {
+        const pv_effect *e = &f.out.effects[i];
+        if (e->type != PV_FX_LIVEKIT_CALL) continue;
+        REQUIRE(e->u.call.track_count == 1);
+        CHECK_STR(e->u.call.track_sids[0], "TR1"); /* what was decided, not what changed after */
+        found = 1;
+    }
+    CHECK(found);
+    fx_fini(&f);
+}
+
 int main(void) {
+    T_RUN(test_call_sids_survive_same_step_change);
     T_RUN(test_unsubscribe_before_subscribe);
     T_RUN(test_backoff_then_success);
     T_RUN(test_not_found_until_joined);
