@@ -75,6 +75,25 @@ expect "rendered tree has no unfilled tokens" "$left" ""
 modes=$(cd "$TMP/root/etc" && stat -c '%a %n' turnserver.conf livekit/turn-secret \
   proximity-voice/control.env proximity-voice/livekit.env proximity-voice/secrets/* | awk '$1 != "640"')
 expect "secret-bearing files are mode 0640" "$modes" ""
+mkdir -p "$TMP/tls" && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=voice.test \
+  -keyout "$TMP/tls/key.pem" -out "$TMP/tls/cert.pem" >/dev/null 2>&1
+if out=$(DESTDIR=$TMP/dest bash deploy/install-host.sh "$TMP/site.env" "$TMP/secrets.env" 2>&1); then
+  got=$(cd "$TMP/dest" && find . -type f -printf '%m %p\n' | sort)
+  want="640 ./etc/coturn/tls/privkey.pem 644 ./etc/coturn/tls/fullchain.pem
+644 ./etc/livekit/livekit.yaml 640 ./etc/livekit/turn-secret
+644 ./etc/nginx/conf.d/proximity-voice.conf 640 ./etc/proximity-voice/control.env
+640 ./etc/proximity-voice/livekit.env 640 ./etc/proximity-voice/secrets/external_shared_secret
+640 ./etc/proximity-voice/secrets/livekit_api_secret
+640 ./etc/proximity-voice/secrets/policy_socket_jwt_secret
+644 ./etc/systemd/system/coturn.service.d/proximity-voice.conf
+644 ./etc/systemd/system/livekit.service 644 ./etc/systemd/system/proximity-voice-control.service
+640 ./etc/turnserver.conf"
+  [ -x build/proximity-voice-control ] && want+=" 755 ./usr/local/bin/proximity-voice-control"
+  expect "install-host.sh (DESTDIR) installs every file with its mode" \
+    "$(tr '\n' ' ' <<<"$got" | xargs -n2 | sort)" "$(xargs -n2 <<<"$want" | sort)"
+else
+  bad "install-host.sh (DESTDIR) runs" "$out"
+fi
 out=$(env -i bash deploy/render.sh file deploy/nginx.conf 2>&1 >/dev/null)
 expect_match "render.sh refuses a template with missing values" "$out" "no value for .*DOMAIN"
 
@@ -117,10 +136,8 @@ expect "coturn.conf allows no loopback/extra peers" \
 
 # ---------------------------------------------------------------------------
 section "nginx"
-mkdir -p "$TMP/tls" "$TMP/demo" "$TMP/nginx"
+mkdir -p "$TMP/demo" "$TMP/nginx"
 echo '<!doctype html><title>demo</title>' >"$TMP/demo/index.html"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=voice.test \
-  -keyout "$TMP/tls/key.pem" -out "$TMP/tls/cert.pem" >/dev/null 2>&1
 chmod 644 "$TMP/tls/key.pem"
 # A minimal main config around the rendered http-context file, with every
 # path in TMP (never /etc or /var).
