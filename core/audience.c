@@ -114,6 +114,14 @@ void pv_audience_require_ack(pv_core *c, uint32_t slot, uint64_t revision) {
     arm(c, slot);
 }
 
+/* The speaker published a microphone track. If it has not acked its
+ * current audience, its allow-list may still be LiveKit's default
+ * (everyone): the same deadline as for a shrink applies. */
+void pv_audience_on_publish(pv_core *c, uint32_t slot) {
+    pv_part *s = &c->parts[slot];
+    if (s->aud_acked_rev < s->aud_rev) pv_audience_require_ack(c, slot, s->aud_rev);
+}
+
 /* PV_CMSG_AUDIENCE_ACK: acks of revisions never sent are ignored. */
 void pv_on_audience_ack(pv_core *c, uint32_t slot, uint64_t revision) {
     pv_part *s = &c->parts[slot];

@@ -20,6 +20,14 @@ void pv_on_reconcile_timer(pv_core *c, uint32_t r) {
     c->list_pending_n++;
 }
 
+/* Asks for a ListParticipants of room r soon (livekit_backoff_min_ms): a
+ * webhook was dropped on a same-second tie, and only LiveKit can tell. */
+void pv_lk_list_soon(pv_core *c, uint32_t r) {
+    uint32_t t = pv_timer_room(c, r);
+    int64_t due = c->now_ms + c->cfg.livekit_backoff_min_ms;
+    if (c->timers.pos[t] == PV_NONE || c->timers.due[t] > due) pv_timer_set(&c->timers, t, due);
+}
+
 /* Issues pending ListParticipants calls in room order. Returns 0 when the
  * call slots or the effect budget ran out, else 1. */
 int pv_lk_issue_lists(pv_core *c) {
@@ -57,7 +65,9 @@ static void apply_member(pv_core *c, uint32_t slot, const pv_lk_participant *lp)
     if (!p->lk_present) pv_lk_set_present(c, slot);
     const char *sid = lp->mic_track_sid;
     if (sid && !memchr(sid, '\0', PV_TRACK_SID_MAX + 1)) sid = NULL; /* too long: ignore */
+    int had_mic = p->has_mic;
     pv_lk_set_mic(c, slot, sid && sid[0] ? sid : NULL);
+    if (!had_mic && p->has_mic) pv_audience_on_publish(c, slot);
 }
 
 void pv_lk_list_result(pv_core *c, const pv_call *call, const pv_livekit_result *res) {

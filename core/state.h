@@ -261,6 +261,7 @@ void pv_send_audience(pv_core *c, uint32_t p);
 void pv_audience_flush(pv_core *c, uint32_t r);
 void pv_audience_require_ack(pv_core *c, uint32_t p, uint64_t revision);
 void pv_on_audience_ack(pv_core *c, uint32_t p, uint64_t revision);
+void pv_audience_on_publish(pv_core *c, uint32_t p);
 void pv_on_ack_timer(pv_core *c, uint32_t p);
 
 /* lkreconcile.c */
@@ -284,6 +285,7 @@ void pv_lk_list_result(pv_core *c, const pv_call *call, const pv_livekit_result 
 
 /* lklist.c */
 void pv_on_reconcile_timer(pv_core *c, uint32_t r);
+void pv_lk_list_soon(pv_core *c, uint32_t r);
 int pv_lk_issue_lists(pv_core *c);
 
 /* webhook.c */

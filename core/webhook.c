@@ -5,7 +5,8 @@
  * to 30 s). Each participant keeps the createdAt (seconds) of the last
  * presence event and of the last track event it applied; older events are
  * ignored and duplicates change nothing. Within one second an absence event
- * wins over a join (the safe side; ListParticipants corrects it later).
+ * wins over a join (the safe side); a join or publish that loses such a tie
+ * asks for a ListParticipants of the room within livekit_backoff_min_ms.
  */
 #include <string.h>
 
@@ -47,9 +48,16 @@ void pv_lk_set_mic(pv_core *c, uint32_t slot, const char *sid) {
     pv_lk_mark_room(c, p->room);
 }
 
+/* An event lost a same-second tie against an absence: ask LiveKit soon. */
+static int tie(pv_core *c, const pv_part *p, int64_t t) {
+    if (t != p->lk_event_s || p->lk_present) return 0;
+    pv_lk_list_soon(c, p->room);
+    return 1;
+}
+
 static void on_joined(pv_core *c, uint32_t slot, int64_t t) {
     pv_part *p = &c->parts[slot];
-    if (t <= p->lk_event_s) return;
+    if (tie(c, p, t) || t <= p->lk_event_s) return;
     p->lk_event_s = t;
     p->lk_changed_ms = c->now_ms;
     if (p->trk_event_s < t) pv_lk_set_mic(c, slot, NULL); /* tracks of an older connection */
@@ -67,14 +75,12 @@ static void on_left(pv_core *c, uint32_t slot, int64_t t) {
 
 static void on_published(pv_core *c, uint32_t slot, int64_t t, const char *sid) {
     pv_part *p = &c->parts[slot];
-    if (t < p->trk_event_s) return;
+    if (t < p->trk_event_s || tie(c, p, t)) return;
     if (p->lk_present ? t < p->lk_event_s : t <= p->lk_event_s) return;
     p->trk_event_s = t;
     p->lk_changed_ms = c->now_ms;
     pv_lk_set_mic(c, slot, sid);
-    /* Publishing before acking the current audience: the allow-list may
-     * still be LiveKit's default (everyone). Same deadline as a shrink. */
-    if (p->aud_acked_rev < p->aud_rev) pv_audience_require_ack(c, slot, p->aud_rev);
+    pv_audience_on_publish(c, slot);
 }
 
 static void on_unpublished(pv_core *c, uint32_t slot, int64_t t, const char *sid) {

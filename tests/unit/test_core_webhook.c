@@ -103,7 +103,55 @@ static void test_unknown_targets_logged(void) {
     fx_fini(&f);
 }
 
+/* sim BUG-1: leave and rejoin within one second. The rejoin loses the tie,
+ * so the core asks ListParticipants soon instead of in 10 s; a publishing,
+ * unacked speaker found that way gets the publish deadline. */
+static void test_same_second_rejoin_lists_soon(void) {
+    fx f;
+    setup(&f);
+    f.now_ms = 1000;
+    fx_webhook(&f, PV_WH_PARTICIPANT_LEFT, "r1", "s", NULL, 20);
+    fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "s", NULL, 20);
+    fx_webhook(&f, PV_WH_TRACK_PUBLISHED, "r1", "s", "TR2", 20);
+    fx_run_to(&f, 1000 + f.cfg.livekit_backoff_min_ms);
+    int lc = FX_FIND_STEP(&f, "CALL", "LIST room=r1");
+    REQUIRE(lc >= 0);
+    pv_lk_participant lp[2] = {{"L", NULL}, {"s", "TR2"}};
+    pv_event ev = {.type = PV_EV_LIVEKIT_RESULT};
+    ev.u.livekit = (pv_livekit_result){fx_u64(&f, lc, "id"), PV_LK_OK, lp, 2};
+    REQUIRE(fx_step(&f, &ev) == 0);
+    CHECK(FX_FIND_STEP(&f, "CALL", "identity=L sub=1 ids=[TR2]") >= 0);
+    fx_run_to(&f, f.now_ms + 5000);
+    CHECK(FX_FIND(&f, "REMOVE") < 0); /* this suite's ack deadline is huge */
+    fx_fini(&f);
+}
+
+static void test_same_second_rejoin_unacked_speaker_removed(void) {
+    fx f;
+    fx_init(&f, NULL);
+    fx_session(&f, 1, "r1", "s");
+    fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "s", NULL, 20);
+    fx_webhook(&f, PV_WH_PARTICIPANT_LEFT, "r1", "s", NULL, 21);
+    fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "s", NULL, 21);
+    fx_webhook(&f, PV_WH_TRACK_PUBLISHED, "r1", "s", "TR2", 21);
+    fx_run_to(&f, f.cfg.livekit_backoff_min_ms);
+    int lc = FX_FIND_STEP(&f, "CALL", "LIST room=r1");
+    REQUIRE(lc >= 0);
+    pv_lk_participant lp[1] = {{"s", "TR2"}};
+    pv_event ev = {.type = PV_EV_LIVEKIT_RESULT};
+    ev.u.livekit = (pv_livekit_result){fx_u64(&f, lc, "id"), PV_LK_OK, lp, 1};
+    REQUIRE(fx_step(&f, &ev) == 0);
+    int64_t t = f.now_ms;
+    fx_run_to(&f, t + f.cfg.audience_ack_deadline_ms - 1);
+    CHECK(FX_FIND(&f, "REMOVE") < 0);
+    fx_run_to(&f, t + f.cfg.audience_ack_deadline_ms);
+    CHECK(FX_FIND_STEP(&f, "CALL", "REMOVE room=r1 identity=s") >= 0);
+    fx_fini(&f);
+}
+
 int main(void) {
+    T_RUN(test_same_second_rejoin_lists_soon);
+    T_RUN(test_same_second_rejoin_unacked_speaker_removed);
     T_RUN(test_duplicates_are_noops);
     T_RUN(test_late_join_after_leave_ignored);
     T_RUN(test_same_second_leave_wins);
