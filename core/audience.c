@@ -44,16 +44,26 @@ void pv_send_audience(pv_core *c, uint32_t slot) {
     emit_audience(c, s, ids, n);
 }
 
+/* Index in room->members of listener l's j-th speaker (member_index is set
+ * for every member at the start of build_audiences). */
+static uint32_t speaker_index(const pv_core *c, const pv_room *room, const pv_part *l, uint32_t j) {
+    uint32_t i = c->parts[l->hear_slot[j]].member_index;
+    PV_ASSERT(i < room->n && room->members[i] == l->hear_slot[j]);
+    return i;
+}
+
 /* Audience lists of a whole room as slices of one array (counting sort over
  * the listeners in id order, so every slice comes out sorted). */
 static void build_audiences(pv_core *c, const pv_room *room) {
     uint32_t *off = c->s_aud_off, *fill = c->s_hear;
     for (uint32_t i = 0; i <= room->n; i++)
         off[i] = 0;
+    for (uint32_t i = 0; i < room->n; i++)
+        c->parts[room->members[i]].member_index = i;
     for (uint32_t i = 0; i < room->n; i++) {
         const pv_part *l = &c->parts[room->members[i]];
         for (uint32_t j = 0; j < l->hear_count; j++)
-            off[pv_member_index(c, room, l->hear_slot[j]) + 1]++;
+            off[speaker_index(c, room, l, j) + 1]++;
     }
     for (uint32_t i = 0; i < room->n; i++)
         off[i + 1] += off[i];
@@ -63,7 +73,7 @@ static void build_audiences(pv_core *c, const pv_room *room) {
     for (uint32_t i = 0; i < room->n; i++) {
         const pv_part *l = &c->parts[room->members[i]];
         for (uint32_t j = 0; j < l->hear_count; j++)
-            fill[c->s_slot[pv_member_index(c, room, l->hear_slot[j])]++] = room->members[i];
+            fill[c->s_slot[speaker_index(c, room, l, j)]++] = room->members[i];
     }
 }
 

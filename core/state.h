@@ -66,6 +66,7 @@ typedef struct pv_part {
     uint32_t room; /* room slot */
     uint32_t conn; /* authenticated connection slot, or PV_NONE */
     uint32_t next_free;
+    uint32_t member_index; /* scratch: index in room->members, set by build_audiences */
     /* session */
     int64_t issued_now_ms, issued_wall_ms;
     uint8_t ever_connected;
