@@ -6,7 +6,8 @@
  *
  * plus a muted media element holding the same stream: Chrome delivers no
  * samples from a remote WebRTC track to WebAudio unless the stream also
- * plays in an element. Exactly one chain per active remote; a chain being
+ * plays in an element. The fade-in starts when samples actually arrive (see
+ * onset.ts). Exactly one chain per active remote; a chain being
  * detached fades out over fade_ms (40..80 ms, linear ramp, no pop) and is
  * torn down by a timer after the ramp. A voice re-attached while its old
  * chain fades gets a new chain; the old one finishes its fade alone.
@@ -15,6 +16,7 @@
  */
 import type { ListenerPose, Orientation, PannerOptions, Vec3 } from '../types';
 import { defaultTimers, type TimerHandle, type Timers } from '../timers';
+import { OnsetWatch } from './onset';
 import { setListenerPose, setPannerPose } from './params';
 
 export const FADE_MS_MIN = 40;
@@ -22,6 +24,7 @@ export const FADE_MS_MAX = 80;
 export const FADE_MS_DEFAULT = 60;
 /** Extra wait after the ramp ends before disconnecting nodes. */
 export const TEARDOWN_MARGIN_MS = 20;
+
 /** Chains (active + fading) one graph holds at most. */
 export const CHAINS_MAX = 256;
 
@@ -54,6 +57,10 @@ interface Chain {
   readonly gain: GainNode;
   readonly panner: PannerNode;
   readonly element: MediaElementLike | null;
+  /** Context times (s) of the fade-in ramp (Infinity until the onset). */
+  fadeInStart_s: number;
+  fadeInEnd_s: number;
+  onset: OnsetWatch | null;
   teardown: TimerHandle | null;
 }
 
@@ -127,9 +134,25 @@ export class SpatialAudioGraph {
     const now = this.ctx.currentTime;
     if (position) setPannerPose(chain.panner, position, orientation, now, true);
     chain.gain.gain.setValueAtTime(0, now);
-    chain.gain.gain.linearRampToValueAtTime(1, now + this.fade_s);
+    chain.onset = new OnsetWatch(this.ctx, chain.source, this.timers, () => this.fadeIn(chain));
     this.active.set(participantId, chain);
     return true;
+  }
+
+  private fadeIn(chain: Chain): void {
+    chain.onset = null;
+    const now = this.ctx.currentTime;
+    chain.fadeInStart_s = now;
+    chain.fadeInEnd_s = now + this.fade_s;
+    chain.gain.gain.setValueAtTime(0, now);
+    chain.gain.gain.linearRampToValueAtTime(1, chain.fadeInEnd_s);
+  }
+
+  /* The gain the fade-in has reached at `now` (0 before the onset). */
+  private fadeInGain(chain: Chain, now: number): number {
+    if (now <= chain.fadeInStart_s) return 0;
+    if (now >= chain.fadeInEnd_s) return 1;
+    return (now - chain.fadeInStart_s) / (chain.fadeInEnd_s - chain.fadeInStart_s);
   }
 
   private build(participantId: string, track: MediaStreamTrack): Chain {
@@ -157,7 +180,9 @@ export class SpatialAudioGraph {
     source.connect(gain);
     gain.connect(panner);
     panner.connect(this.master);
-    return { participantId, track, source, gain, panner, element, teardown: null };
+    const fadeInStart_s = Infinity;
+    const fadeInEnd_s = Infinity;
+    return { participantId, track, source, gain, panner, element, fadeInStart_s, fadeInEnd_s, onset: null, teardown: null };
   }
 
   /** Fade a voice out and tear it down after the ramp. Returns false if not active. */
@@ -168,14 +193,14 @@ export class SpatialAudioGraph {
     this.fading.add(chain);
     const g = chain.gain.gain;
     const now = this.ctx.currentTime;
-    // Hold the current (possibly mid-fade-in) value, then ramp to silence.
-    if (typeof g.cancelAndHoldAtTime === 'function') {
-      g.cancelAndHoldAtTime(now);
-    } else {
-      const v = g.value;
-      g.cancelScheduledValues(now);
-      g.setValueAtTime(v, now);
-    }
+    // Start the ramp from the gain the fade-in has reached now, computed from
+    // our own schedule. Not cancelAndHoldAtTime: Chromium holds a wrong value
+    // after a finished linear ramp (measured: a step from 1 to ~0.36).
+    chain.onset?.cancel();
+    chain.onset = null;
+    const v = this.fadeInGain(chain, now);
+    g.cancelScheduledValues(now);
+    g.setValueAtTime(v, now);
     g.linearRampToValueAtTime(0, now + this.fade_s);
     chain.teardown = this.timers.setTimeout(
       () => this.destroy(chain),
@@ -187,6 +212,8 @@ export class SpatialAudioGraph {
   private destroy(chain: Chain): void {
     if (chain.teardown !== null) this.timers.clearTimeout(chain.teardown);
     chain.teardown = null;
+    chain.onset?.cancel();
+    chain.onset = null;
     this.fading.delete(chain);
     chain.source.disconnect();
     chain.gain.disconnect();

@@ -123,7 +123,11 @@ export class FakeNode {
     this.outputs.push(n);
     return n;
   }
-  disconnect() {
+  disconnect(target?: FakeNode) {
+    if (target) {
+      this.outputs = this.outputs.filter((n) => n !== target);
+      return;
+    }
     this.outputs = [];
     this.disconnected = true;
   }
@@ -156,6 +160,18 @@ export class FakePanner extends FakeNode {
   }
 }
 
+export class FakeAnalyser extends FakeNode {
+  fftSize = 2048;
+  /** What the "audio" currently looks like to getFloatTimeDomainData. */
+  level = 0;
+  constructor() {
+    super('analyser');
+  }
+  getFloatTimeDomainData(buf: Float32Array) {
+    buf.fill(this.level);
+  }
+}
+
 export class FakeSource extends FakeNode {
   constructor(public stream: unknown) {
     super('source');
@@ -185,6 +201,7 @@ export class FakeAudioContext {
   gains: FakeGain[] = [];
   panners: FakePanner[] = [];
   sources: FakeSource[] = [];
+  analysers: FakeAnalyser[] = [];
   closed = false;
   constructor(opts: { legacyListener?: boolean } = {}) {
     if (opts.legacyListener) {
@@ -212,6 +229,11 @@ export class FakeAudioContext {
     const p = new FakePanner();
     this.panners.push(p);
     return p;
+  }
+  createAnalyser() {
+    const a = new FakeAnalyser();
+    this.analysers.push(a);
+    return a;
   }
   createMediaStreamSource(stream: unknown) {
     const s = new FakeSource(stream);

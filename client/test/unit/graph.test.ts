@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FADE_MS_DEFAULT, SpatialAudioGraph, TEARDOWN_MARGIN_MS } from '../../src/audio/graph';
+import { ONSET_POLL_MS, ONSET_TIMEOUT_MS } from '../../src/audio/onset';
 import { FakeAudioContext, fakeAudioDeps, type FakeGain, type FakePanner, type ParamEvent } from './fakes';
 
 const track = (id: string) => ({ id, kind: 'audio' }) as unknown as MediaStreamTrack;
@@ -26,7 +27,7 @@ describe('audio graph: chains', () => {
     const src = ctx.sources[0]!;
     const gain = chainGain(ctx, 0);
     const panner = ctx.panners[0]!;
-    expect(src.outputs).toEqual([gain]);
+    expect(src.outputs).toEqual([gain, ctx.analysers[0]]); // + the onset analyser
     expect(gain.outputs).toEqual([panner]);
     expect(panner.outputs).toEqual([master]);
     expect(src.stream).toEqual({ tracks: [track('t1')] });
@@ -44,31 +45,61 @@ describe('audio graph: chains', () => {
       .toEqual(['inverse', 1, 75, 1, 360, 360, 1]);
   });
 
-  it('fades in with a linear ramp from 0 to 1 over 40..80 ms', () => {
+  it('holds the gain at 0 until samples arrive, then fades in linearly over 40..80 ms', () => {
     const { ctx, graph } = setup();
     ctx.currentTime = 3;
     graph.attach('p_1', track('t1'));
     const ev = chainGain(ctx, 0).gain.events;
-    expect(ev[0]).toEqual({ kind: 'set', value: 0, time: 3 });
-    const r = ramps(ev);
-    expect(r).toHaveLength(1);
-    expect(r[0]!.value).toBe(1);
-    const fade_ms = (r[0]!.time - 3) * 1000;
+    expect(ev).toEqual([{ kind: 'set', value: 0, time: 3 }]);
+    vi.advanceTimersByTime(5 * ONSET_POLL_MS); // stream not flowing yet
+    expect(ramps(ev)).toEqual([]);
+    ctx.currentTime = 3.2;
+    ctx.analysers[0]!.level = 0.3; // first samples
+    vi.advanceTimersByTime(ONSET_POLL_MS);
+    expect(ev.slice(1)).toEqual([
+      { kind: 'set', value: 0, time: 3.2 },
+      { kind: 'ramp', value: 1, time: 3.2 + FADE_MS_DEFAULT / 1000 },
+    ]);
+    const fade_ms = (ramps(ev)[0]!.time - 3.2) * 1000;
     expect(fade_ms).toBeGreaterThanOrEqual(40);
     expect(fade_ms).toBeLessThanOrEqual(80);
+    expect(ctx.sources[0]!.outputs).toHaveLength(1); // analyser detached after the onset
   });
 
-  it('fades out over 40..80 ms and tears down only after the ramp', () => {
+  it('fades in anyway when nothing arrives within the onset timeout', () => {
+    const { ctx, graph } = setup();
+    graph.attach('p_1', track('t1'));
+    vi.advanceTimersByTime(ONSET_TIMEOUT_MS - ONSET_POLL_MS);
+    expect(ramps(chainGain(ctx, 0).gain.events)).toEqual([]);
+    vi.advanceTimersByTime(ONSET_POLL_MS);
+    expect(ramps(chainGain(ctx, 0).gain.events)).toHaveLength(1);
+  });
+
+  it('a voice detached before its onset never ramps up', () => {
+    const { ctx, graph } = setup();
+    graph.attach('p_1', track('t1'));
+    graph.detach('p_1');
+    ctx.analysers[0]!.level = 1;
+    vi.advanceTimersByTime(ONSET_TIMEOUT_MS);
+    const ev = chainGain(ctx, 0).gain.events;
+    expect(ramps(ev).map((r) => r.value)).toEqual([0]);
+    expect(ev.filter((e) => e.kind === 'set').map((e) => (e as { value: number }).value)).toEqual([0, 0]);
+  });
+
+  it('fades out over 40..80 ms from the current gain and tears down only after the ramp', () => {
     const { ctx, graph, audio, master } = setup();
     graph.attach('p_1', track('t1'));
+    ctx.analysers[0]!.level = 0.5;
+    vi.advanceTimersByTime(ONSET_POLL_MS); // fade-in scheduled at t=0
     ctx.currentTime = 10;
     expect(graph.detach('p_1')).toBe(true);
     const g: FakeGain = chainGain(ctx, 0);
-    const out = g.gain.events.slice(2); // after the fade-in events
-    expect(out[0]).toEqual({ kind: 'hold', time: 10 });
-    expect(out[1]!.kind).toBe('ramp');
-    expect(out[1]!).toMatchObject({ value: 0 });
-    const fade_ms = ((out[1] as { time: number }).time - 10) * 1000;
+    const out = g.gain.events.slice(3); // after the fade-in events
+    expect(out[0]).toEqual({ kind: 'cancel', time: 10 });
+    expect(out[1]).toEqual({ kind: 'set', value: 1, time: 10 }); // fade-in long finished
+    expect(out[2]!.kind).toBe('ramp');
+    expect(out[2]!).toMatchObject({ value: 0 });
+    const fade_ms = ((out[2] as { time: number }).time - 10) * 1000;
     expect(fade_ms).toBeGreaterThanOrEqual(40);
     expect(fade_ms).toBeLessThanOrEqual(80);
     expect(graph.has('p_1')).toBe(false);
@@ -88,19 +119,21 @@ describe('audio graph: chains', () => {
     expect(graph.detach('p_1')).toBe(false);
   });
 
-  it('without cancelAndHoldAtTime holds the current value with setValueAtTime', () => {
+  it('a detach during the fade-in starts the fade-out from the gain reached (no jump up)', () => {
     const { ctx, graph } = setup();
     graph.attach('p_1', track('t1'));
-    const g = chainGain(ctx, 0).gain as unknown as { cancelAndHoldAtTime?: unknown; value: number; events: ParamEvent[] };
-    g.cancelAndHoldAtTime = undefined;
-    g.value = 0.4;
     ctx.currentTime = 1;
+    ctx.analysers[0]!.level = 0.5;
+    vi.advanceTimersByTime(ONSET_POLL_MS); // ramp 1.000 -> 1.060
+    ctx.currentTime = 1.015; // a quarter of the way
     graph.detach('p_1');
-    expect(g.events.slice(2)).toEqual([
-      { kind: 'cancel', time: 1 },
-      { kind: 'set', value: 0.4, time: 1 },
-      { kind: 'ramp', value: 0, time: 1 + FADE_MS_DEFAULT / 1000 },
-    ]);
+    const ev = chainGain(ctx, 0).gain.events.slice(3);
+    expect(ev[0]).toEqual({ kind: 'cancel', time: 1.015 });
+    expect(ev[1]!.kind).toBe('set');
+    expect((ev[1] as { value: number }).value).toBeCloseTo(0.25, 6);
+    expect(ev[2]).toEqual({ kind: 'ramp', value: 0, time: 1.015 + FADE_MS_DEFAULT / 1000 });
+    // never cancelAndHoldAtTime: Chromium holds a wrong value after a finished ramp
+    expect(chainGain(ctx, 0).gain.events.some((e) => e.kind === 'hold')).toBe(false);
   });
 
   it('keeps one chain per remote; a new track replaces the old one with a fade', () => {
@@ -125,6 +158,8 @@ describe('audio graph: chains', () => {
     for (const [asked, used] of [[5, 40], [500, 80], [50, 50]] as const) {
       const { ctx, graph } = setup({ fade_ms: asked });
       graph.attach('p', track('t'));
+      ctx.analysers[0]!.level = 1;
+      vi.advanceTimersByTime(ONSET_POLL_MS);
       expect(Math.round(ramps(chainGain(ctx, 0).gain.events)[0]!.time * 1000)).toBe(used);
     }
   });
