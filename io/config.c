@@ -80,6 +80,8 @@ static const entry table[] = {
      "policy WebSocket connections"},
     {"MAX_CONNECTIONS", T_U32, R_NO, O(max_connections), "1024", 1, 1000000, NULL,
      "open HTTP connections (beyond: accepted and closed at once)"},
+    {"MAX_CONNECTIONS_PER_IP", T_U32, R_NO, O(max_connections_per_ip), "128", 0, 1000000, NULL,
+     "open connections per client IP (0 = off; with TRUST_PROXY=1 loopback is exempt)"},
     {"MAX_HEADER_BYTES", T_U32, R_NO, O(max_header_bytes), "8192", 1024, 65536, NULL,
      "request line + headers (beyond: 431)"},
     {"MAX_BODY_BYTES", T_U32, R_NO, O(max_body_bytes), "65536", 1024, 16777216, NULL,

@@ -75,7 +75,7 @@ typedef struct pvcfg {
     uint32_t max_room_size, max_policy_batch_size, max_rooms, max_participants;
     uint32_t max_policy_sockets;
     /* HTTP limits */
-    uint32_t max_connections, max_header_bytes, max_body_bytes;
+    uint32_t max_connections, max_connections_per_ip, max_header_bytes, max_body_bytes;
     int64_t idle_timeout_ms, request_timeout_ms, write_timeout_ms, shutdown_timeout_ms;
     /* outgoing HTTP (LiveKit) */
     int64_t livekit_timeout_ms, ready_cache_ms;

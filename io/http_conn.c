@@ -439,3 +439,14 @@ int pvh_conn_wants_process(const pvh_conn *c) {
     return c->state == PVH_OPEN && c->rq != RQ_WAITING && !c->parser_upgrade &&
            c->in_off < c->in_len && out_queued(c) < PVH_OUT_HIGH_BYTES;
 }
+
+int pvh_conn_idle(const pvh_conn *c) {
+    return c->state == PVH_OPEN && c->rq == RQ_IDLE && c->in_len == c->in_off && !out_queued(c);
+}
+
+void pvh_conn_set_owner(pvh_conn *c, void *owner) {
+    c->owner = owner;
+}
+void *pvh_conn_owner(const pvh_conn *c) {
+    return c->owner;
+}

@@ -142,6 +142,9 @@ pvh_state pvh_conn_state(const pvh_conn *c);
 uint32_t pvh_conn_id(const pvh_conn *c);
 /* 1 while a request has been dispatched and not answered yet. */
 int pvh_conn_busy(const pvh_conn *c);
+/* 1 if open with nothing in progress (no partial request, no unparsed
+ * input, no queued output): safe to close when connections run out. */
+int pvh_conn_idle(const pvh_conn *c);
 /* Bytes after the upgrade request (the new protocol's first bytes). */
 const char *pvh_conn_leftover(const pvh_conn *c, size_t *len);
 /* Why the connection closed/closes (static text, for logs) or NULL. */
@@ -149,9 +152,12 @@ const char *pvh_conn_close_reason(const pvh_conn *c);
 /* The peer address text set by the shell (for rate limits and logs). */
 void pvh_conn_set_peer(pvh_conn *c, const char *ip);
 const char *pvh_conn_peer(const pvh_conn *c);
-/* An opaque pointer for the owner of the connection (the app). */
+/* An opaque pointer for the request handler (the app). */
 void pvh_conn_set_user(pvh_conn *c, void *user);
 void *pvh_conn_user(const pvh_conn *c);
+/* An opaque pointer for the socket owner (the shell). */
+void pvh_conn_set_owner(pvh_conn *c, void *owner);
+void *pvh_conn_owner(const pvh_conn *c);
 
 /* ---- answering (http_resp.c) ---- */
 

@@ -26,6 +26,7 @@ struct pvh_conn {
     int peer_eof;       /* the peer shut down its sending side */
     int64_t now_ms;     /* time of the current entry point (callbacks read it) */
     void *user;
+    void *owner;
     char peer[64];
     const char *close_reason;
 
