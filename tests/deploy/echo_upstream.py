@@ -42,4 +42,7 @@ class Handler(BaseHTTPRequestHandler):
 
 if __name__ == "__main__":
     LOG = sys.argv[2]
-    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+    # nginx closes idle keep-alive connections with a reset: not an error here.
+    server.handle_error = lambda request, address: None
+    server.serve_forever()

@@ -42,6 +42,9 @@ lk_write_config() {
     echo "  enable_loopback_candidate: true"
     echo "  ips:"
     echo "    includes: [\"$LK_BIND_IP/32\"]"
+    # Without TURN or STUN servers LiveKit hands clients Google's public STUN
+    # servers; point STUN at a dead loopback port so nothing leaves the host.
+    [ -n "${LK_TURN_HOST:-}" ] || echo "  stun_servers: [\"$LK_BIND_IP:$(pv_free_port udp "$LK_BIND_IP")\"]"
     if [ -n "${LK_TURN_HOST:-}" ]; then
       echo "  turn_servers:"
       echo "    - host: $LK_TURN_HOST"
