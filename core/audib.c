@@ -34,6 +34,7 @@
 #define AU_ROOM_MAX   (1u << 24) /* max_room_size limit */
 #define AU_PAIRS_MAX  (1u << 28) /* max_pairs limit (int return value, sizes) */
 #define AU_RADIUS_MAX 1e9        /* metres; keeps exit^2 and the grid finite */
+#define AU_RADIUS_MIN 1e-3       /* metres; keeps 1 / exit^2 finite */
 /* Grid cells are a hair larger than the exit radius so that rounding in
  * x / cell can never put a pair within the exit radius two cells apart
  * (the rounding error at AU_CELL_LIMIT cells is ~3e-10 cells). */
@@ -46,6 +47,7 @@
 #define AU_KEY_EMPTY  UINT64_MAX
 #define AU_NO_CELL    UINT32_MAX
 #define AU_ALIGN      64
+#define AU_BINS       128 /* d2 histogram bins for picking the K nearest */
 
 typedef struct au_pair {
     double d2;
@@ -65,7 +67,7 @@ typedef struct au_slot {
 struct pv_audib {
     pv_allocator a;
     uint32_t max_room_size, max_pairs, cap, table_max, dense_max;
-    double enter2, exit2, inv_cell;
+    double enter2, exit2, inv_cell, inv_bin;
     /* per compute */
     uint32_t pair_count;
     int heaped; /* pairs[] is a max-heap (budget exceeded) */
@@ -74,6 +76,7 @@ struct pv_audib {
     au_pair *pairs;   /* [max_pairs] */
     uint32_t *nbr;    /* [2 * max_pairs] pair indices grouped by participant */
     uint32_t *start;  /* [max_room_size + 1] CSR offsets into nbr */
+    au_near *all;     /* [max_room_size] one participant's peers */
     uint32_t *cursor; /* [max_room_size] */
     /* grid scratch */
     int32_t *cxyz;        /* [3 * max_room_size] cell coordinates per participant */
@@ -113,6 +116,7 @@ static size_t au_layout(pv_audib *au, char *base, uint32_t n_max, uint32_t p_max
     AU_CARVE(pairs, p_max);
     AU_CARVE(nbr, 2 * (size_t)p_max);
     AU_CARVE(start, (size_t)n_max + 1);
+    AU_CARVE(all, n_max);
     AU_CARVE(cursor, n_max);
     AU_CARVE(cxyz, 3 * (size_t)n_max);
     AU_CARVE(cell_of, n_max);
@@ -143,7 +147,7 @@ int pv_audib_new(pv_audib **out, uint32_t max_room_size, uint32_t max_pairs, uin
     if (max_pairs == 0 || max_pairs > AU_PAIRS_MAX) return PV_EINVAL;
     if (cap == 0 || cap > PV_CAP_MAX) return PV_EINVAL;
     if (!(enter_radius_m >= 0) || !(exit_radius_m > 0) || !(enter_radius_m <= exit_radius_m) ||
-        !(exit_radius_m <= AU_RADIUS_MAX))
+        !(exit_radius_m >= AU_RADIUS_MIN) || !(exit_radius_m <= AU_RADIUS_MAX))
         return PV_EINVAL;
     uint32_t t_max = au_table_size(max_room_size);
     uint32_t d_max = 4 * max_room_size + 256; /* see au_dense_fits */
@@ -160,6 +164,7 @@ int pv_audib_new(pv_audib **out, uint32_t max_room_size, uint32_t max_pairs, uin
     au->enter2 = enter_radius_m * enter_radius_m;
     au->exit2 = exit_radius_m * exit_radius_m;
     au->inv_cell = 1.0 / (exit_radius_m * (1.0 + AU_CELL_MARGIN));
+    au->inv_bin = AU_BINS / au->exit2;
     au->dense_max = d_max;
     au_layout(au, base, max_room_size, max_pairs, t_max, d_max);
     *out = au;
@@ -520,48 +525,60 @@ static inline int au_near_less(const au_near *a, const au_near *b) {
     return a->d2 < b->d2 || (a->d2 == b->d2 && a->idx < b->idx);
 }
 
-static void au_near_sift_down(au_near *h, uint32_t n, uint32_t k) {
-    for (;;) {
-        uint32_t big = k, l = 2 * k + 1, r = l + 1;
-        if (l < n && au_near_less(&h[big], &h[l])) big = l;
-        if (r < n && au_near_less(&h[big], &h[r])) big = r;
-        if (big == k) return;
-        au_near t = h[k];
-        h[k] = h[big];
-        h[big] = t;
-        k = big;
+/* Histogram bin of a squared distance in [0, exit^2]: monotone in d2. */
+static inline uint32_t au_bin(const pv_audib *au, double d2) {
+    uint32_t b = (uint32_t)(d2 * au->inv_bin);
+    return b < AU_BINS ? b : AU_BINS - 1;
+}
+
+/* Moves the cap nearest of v[0..m) to v[0..cap), in (d2, idx) order: an
+ * insertion sort that keeps only a prefix of cap, so most entries cost one
+ * comparison with the current cap-th. */
+static void au_top_cap(au_near *v, uint32_t m, uint32_t cap) {
+    uint32_t h = 0;
+    for (uint32_t k = 0; k < m; k++) {
+        au_near t = v[k];
+        if (h == cap && !au_near_less(&t, &v[cap - 1])) continue;
+        uint32_t e = h < cap ? h++ : cap - 1;
+        for (; e > 0 && au_near_less(&t, &v[e - 1]); e--)
+            v[e] = v[e - 1];
+        v[e] = t;
     }
 }
 
 /* Fills au->near with participant p's min(deg, K) nearest in-range peers
- * (unordered). Returns their count. */
+ * (unordered). Returns their count. Above K peers, a histogram of d2 over
+ * AU_BINS equal bins (monotone, so it keeps the order) finds the bin where
+ * the K-th nearest lies: the bins below are taken whole and only that bin
+ * is ranked exactly, in at most O(deg * K) even if everybody is in it. */
 static uint32_t au_select(pv_audib *au, uint32_t p) {
     uint32_t s = au->start[p], deg = au->start[p + 1] - s, m = 0;
+    au_near *all = deg <= PV_AUDIB_K ? au->near : au->all;
     for (uint32_t k = 0; k < deg; k++) {
         const au_pair *q = &au->pairs[au->nbr[s + k]];
-        au_near e = {q->d2, q->i ^ q->j ^ p};
-        if (m < PV_AUDIB_K) {
-            au->near[m++] = e;
-            if (m == PV_AUDIB_K && deg > PV_AUDIB_K)
-                for (uint32_t h = PV_AUDIB_K / 2; h-- > 0;)
-                    au_near_sift_down(au->near, PV_AUDIB_K, h);
-        } else if (au_near_less(&e, &au->near[0])) {
-            au->near[0] = e;
-            au_near_sift_down(au->near, PV_AUDIB_K, 0);
-        }
+        all[k] = (au_near){q->d2, q->i ^ q->j ^ p};
     }
-    if (deg > PV_AUDIB_K) au->truncated_now++;
+    if (deg <= PV_AUDIB_K) return deg;
+    au->truncated_now++;
+    uint32_t bins[AU_BINS] = {0};
+    for (uint32_t k = 0; k < deg; k++)
+        bins[au_bin(au, all[k].d2)]++;
+    uint32_t edge = 0, below = 0;
+    while (below + bins[edge] < PV_AUDIB_K)
+        below += bins[edge++];
+    uint32_t n_edge = 0;
+    for (uint32_t k = 0; k < deg; k++) {
+        uint32_t b = au_bin(au, all[k].d2);
+        if (b < edge)
+            au->near[m++] = all[k];
+        else if (b == edge)
+            all[n_edge++] = all[k]; /* n_edge <= k: in place */
+    }
+    assert(m == below);
+    au_top_cap(all, n_edge, PV_AUDIB_K - m);
+    for (uint32_t k = 0; m < PV_AUDIB_K; k++)
+        au->near[m++] = all[k];
     return m;
-}
-
-static void au_sort_near(au_near *v, uint32_t n) {
-    for (uint32_t k = 1; k < n; k++) {
-        au_near t = v[k];
-        uint32_t m = k;
-        for (; m > 0 && au_near_less(&t, &v[m - 1]); m--)
-            v[m] = v[m - 1];
-        v[m] = t;
-    }
 }
 
 /* Small sorts of distinct values from src into dst. Up to AU_RANK_MAX
@@ -615,7 +632,7 @@ static void au_emit(pv_audib *au, pv_audib_room *r, uint32_t p) {
         au->uids[k] = r->uid[au->near[k].idx];
     au_sort_u64(r->in_uids[p], au->uids, m);
     r->in_count[p] = (uint16_t)m;
-    if (m > au->cap) au_sort_near(au->near, m); /* only the cap nearest are heard */
+    if (m > au->cap) au_top_cap(au->near, m, au->cap); /* only the cap nearest are heard */
     uint32_t h = m < au->cap ? m : au->cap;
     for (uint32_t k = 0; k < h; k++)
         au->idxs[k] = au->near[k].idx;

@@ -31,7 +31,7 @@
  *    calls malloc): a == NULL gives PV_EINVAL. It allocates ONE block of
  *    about 24 * max_pairs + 100 * max_room_size bytes, freed by pv_audib_free.
  *  - Valid arguments: 1 <= max_room_size <= 2^24, 1 <= max_pairs <= 2^28,
- *    1 <= cap <= PV_CAP_MAX, 0 <= enter <= exit, 0 < exit <= 1e9 (finite).
+ *    1 <= cap <= PV_CAP_MAX, 0 <= enter <= exit, 1e-3 <= exit <= 1e9 (metres).
  *  - Pair budget: when more than max_pairs pairs are in range, the kept ones
  *    are the max_pairs smallest by (d2, lower index, higher index) ("nearest
  *    pairs win"); the others are out of range for this compute (and so

@@ -382,6 +382,7 @@ static void test_new_einval(void) {
     CHECK_EQ_INT(pv_audib_new(&au, 8, 8, 12, 27, 26, a), PV_EINVAL);
     CHECK_EQ_INT(pv_audib_new(&au, 8, 8, 12, -1, 26, a), PV_EINVAL);
     CHECK_EQ_INT(pv_audib_new(&au, 8, 8, 12, 0, 0, a), PV_EINVAL);
+    CHECK_EQ_INT(pv_audib_new(&au, 8, 8, 12, 0, 1e-4, a), PV_EINVAL);
     CHECK_EQ_INT(pv_audib_new(&au, 8, 8, 12, NAN, 26, a), PV_EINVAL);
     CHECK_EQ_INT(pv_audib_new(&au, 8, 8, 12, 24, NAN, a), PV_EINVAL);
     CHECK_EQ_INT(pv_audib_new(&au, 8, 8, 12, 24, INFINITY, a), PV_EINVAL);
