@@ -42,6 +42,7 @@ step('typecheck (tests)', [bin('typescript/bin/tsc'), '-p', 'tsconfig.test.json'
 const unitJson = join(tmp, 'unit.json');
 counted('unit tests (vitest)', [bin('vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${unitJson}`], unitJson);
 step('build', ['scripts/build.mjs']);
+step('host example type-checks against the built package', [bin('typescript/bin/tsc'), '-p', 'tsconfig.consumer.json']);
 step('size', ['scripts/size.mjs']);
 if (process.env.PV_SKIP_BROWSER !== '1') {
   const browserJson = join(tmp, 'browser.json');

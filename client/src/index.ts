@@ -21,6 +21,7 @@ export type {
   VoiceDiagnostics,
   VoiceParticipantId,
   VoiceRoomId,
+  VoiceSessionResponseLike,
 } from './types';
 export type { WebSocketConstructor, WebSocketLike } from './policy/socket';
 export type { Timers } from './timers';

@@ -63,6 +63,16 @@ export interface ProximityVoiceClientConfig {
   panner?: PannerOptions;
 }
 
+/** The fields of the control plane's POST /sessions answer (spec section 7) the client uses. */
+export interface VoiceSessionResponseLike {
+  roomId: VoiceRoomId;
+  participantId: VoiceParticipantId;
+  livekitUrl: string;
+  token: string;
+  policySocketUrl: string;
+  policySocketToken: string;
+}
+
 /** Credentials a host refreshes (e.g. after a policy socket close 1008). */
 export interface CredentialsUpdate {
   policySocketToken: string;
