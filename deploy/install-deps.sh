@@ -151,6 +151,13 @@ install_livekit() {
 # ---- npm ----------------------------------------------------------------------
 # `npm ci` for every package-lock.json outside node_modules, skipped when the
 # lock file has not changed since the last successful install (stamp file).
+npm_in() {
+  local dir=$1
+  shift
+  (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1 \
+    npm "$@" --no-audit --no-fund --loglevel=error) >/tmp/install-deps-npm.log 2>&1
+}
+
 install_npm() {
   local lock dir stamp sum n=0
   while IFS= read -r lock; do
@@ -163,11 +170,19 @@ install_npm() {
     fi
     command -v npm >/dev/null || { log "npm: not found (need Node.js >= 20)"; return 1; }
     log "npm: npm ci in $dir"
-    if ! (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1 \
-      npm ci --no-audit --no-fund --loglevel=error) >/tmp/install-deps-npm.log 2>&1; then
-      tail -30 /tmp/install-deps-npm.log
-      log "npm: npm ci FAILED in $dir"
-      return 1
+    if ! npm_in "$dir" ci; then
+      # npm ci refuses a lock that lacks other platforms' optional packages
+      # (e.g. @rollup/rollup-android-*), which is what npm itself writes when
+      # omit-lockfile-registry-resolved is set, as on these machines. npm
+      # install --no-save still installs the locked versions and writes nothing.
+      if grep -q 'EUSAGE' /tmp/install-deps-npm.log; then
+        log "npm: lock not accepted by npm ci ($(grep -m1 'Missing:' /tmp/install-deps-npm.log | sed 's/npm error //')); using npm install --no-save"
+        npm_in "$dir" install --no-save || { tail -30 /tmp/install-deps-npm.log; log "npm: FAILED in $dir"; return 1; }
+      else
+        tail -30 /tmp/install-deps-npm.log
+        log "npm: npm ci FAILED in $dir"
+        return 1
+      fi
     fi
     echo "$sum" >"$stamp"
     n=$((n + 1))
