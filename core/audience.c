@@ -12,6 +12,8 @@
  */
 #include "state.h"
 
+static void ack_sent(pv_core *c, uint32_t slot);
+
 static int speaker_valid(const pv_core *c, const pv_part *l, uint32_t i) {
     const pv_part *s = &c->parts[l->hear_slot[i]];
     return s->live && s->uid == l->hear_uid[i];
@@ -42,6 +44,7 @@ void pv_send_audience(pv_core *c, uint32_t slot) {
             if (l->hear_uid[j] == s->uid && speaker_valid(c, l, j)) ids[n++] = l->id;
     }
     emit_audience(c, s, ids, n);
+    ack_sent(c, slot);
 }
 
 /* Index in room->members of listener l's j-th speaker (member_index is set
@@ -85,8 +88,9 @@ void pv_audience_flush(pv_core *c, uint32_t r) {
     for (uint32_t i = 0; i < room->n; i++) {
         uint32_t slot = room->members[i];
         pv_part *s = &c->parts[slot];
-        if (!s->aud_changed) continue;
-        s->aud_changed = 0;
+        if (!s->aud_changed && !s->aud_resend) continue;
+        int must_ack = s->aud_shrunk || (s->aud_resend && s->has_mic);
+        s->aud_changed = s->aud_resend = 0;
         s->aud_rev = room->revision;
         if (s->conn != PV_NONE) {
             uint32_t a = c->s_aud_off[i], n = c->s_aud_off[i + 1] - a;
@@ -95,7 +99,7 @@ void pv_audience_flush(pv_core *c, uint32_t r) {
                 ids[j] = c->parts[c->s_hear[a + j]].id;
             emit_audience(c, s, ids, n);
         }
-        if (s->aud_shrunk) pv_audience_require_ack(c, slot, s->aud_rev);
+        if (must_ack) pv_audience_require_ack(c, slot, s->aud_rev);
         s->aud_shrunk = 0;
     }
 }
@@ -103,10 +107,14 @@ void pv_audience_flush(pv_core *c, uint32_t r) {
 static void arm(pv_core *c, uint32_t slot) {
     pv_part *s = &c->parts[slot];
     uint32_t t = pv_timer_part(c, slot, PV_PT_ACK);
-    if (s->ack_n == 0)
+    if (s->ack_n == 0) {
         pv_timer_clear(&c->timers, t);
-    else
-        pv_timer_set(&c->timers, t, s->ack[0].due_ms);
+        return;
+    }
+    int64_t due = s->ack[0].due_ms;
+    for (uint32_t i = 1; i < s->ack_n; i++)
+        if (s->ack[i].due_ms < due) due = s->ack[i].due_ms;
+    pv_timer_set(&c->timers, t, due);
 }
 
 /* Speaker p must ack `revision` within the deadline. Beyond PV_ACK_QUEUE
@@ -120,8 +128,34 @@ void pv_audience_require_ack(pv_core *c, uint32_t slot, uint64_t revision) {
         s->ack[PV_ACK_QUEUE - 1].revision = revision;
         return;
     }
-    s->ack[s->ack_n++] = (pv_ack_pending){revision, c->now_ms + c->cfg.audience_ack_deadline_ms};
+    int64_t due = c->now_ms + c->cfg.audience_ack_deadline_ms;
+    s->ack[s->ack_n++] = (pv_ack_pending){revision, due, s->conn != PV_NONE};
     arm(c, slot);
+}
+
+/* The speaker's socket just got its current AUDIENCE (after auth). A
+ * deadline that started while it had no socket counts from now: the client
+ * could not act before. Once per entry, so reconnecting cannot stretch it. */
+static void ack_sent(pv_core *c, uint32_t slot) {
+    pv_part *s = &c->parts[slot];
+    int64_t due = c->now_ms + c->cfg.audience_ack_deadline_ms;
+    for (uint32_t i = 0; i < s->ack_n; i++) {
+        if (s->ack[i].sent) continue;
+        s->ack[i].sent = 1;
+        if (s->ack[i].due_ms < due) s->ack[i].due_ms = due;
+    }
+    arm(c, slot);
+}
+
+/* A fresh LiveKit connection of the participant: LiveKit keeps allow-lists
+ * per connection, so the speaker must apply and ack its audience again. The
+ * next recompute of the room sends it under a new revision. */
+void pv_audience_on_fresh_connection(pv_core *c, uint32_t slot) {
+    pv_part *s = &c->parts[slot];
+    pv_room *room = &c->rooms[s->room];
+    s->aud_resend = 1;
+    room->aud_resend = 1;
+    room->dirty = 1;
 }
 
 /* The speaker published a microphone track. If it has not acked its
@@ -153,7 +187,7 @@ void pv_on_audience_ack(pv_core *c, uint32_t slot, uint64_t revision) {
  * published microphone can leak audio, so only such a speaker is removed. */
 void pv_on_ack_timer(pv_core *c, uint32_t slot) {
     pv_part *s = &c->parts[slot];
-    PV_ASSERT(s->ack_n > 0 && s->ack[0].due_ms <= c->now_ms);
+    PV_ASSERT(s->ack_n > 0);
     s->ack_n = 0;
     if (!s->has_mic) {
         pv_out_log(c, PV_LOG_DEBUG, "audience ack missed; speaker not publishing", s, 0,

@@ -88,6 +88,14 @@ static void send_delta(pv_core *c, pv_part *p, uint64_t revision) {
     p->client_rev = revision;
 }
 
+/* The first change of a recompute bumps the room revision, once. */
+static void bump_revision(pv_core *c, pv_room *room) {
+    if (room->changed) return;
+    room->changed = 1;
+    room->revision++;
+    if (room->revision > c->revision_hwm) c->revision_hwm = room->revision;
+}
+
 /* Applies listener p's new set; bumps the room revision on the first change. */
 static void update_listener(pv_core *c, pv_room *room, pv_part *p, const uint32_t *hear_idx,
                             uint32_t n) {
@@ -99,11 +107,7 @@ static void update_listener(pv_core *c, pv_room *room, pv_part *p, const uint32_
         nu[i] = c->parts[ns[i]].uid;
     }
     if (!diff_set(c, p, nu, ns, n)) return;
-    if (!room->changed) {
-        room->changed = 1;
-        room->revision++;
-        if (room->revision > c->revision_hwm) c->revision_hwm = room->revision;
-    }
+    bump_revision(c, room);
     memcpy(p->hear_uid, nu, sizeof(uint64_t) * n);
     memcpy(p->hear_slot, ns, sizeof(uint32_t) * n);
     p->hear_count = n;
@@ -133,6 +137,8 @@ void pv_recompute_room(pv_core *c, uint32_t r) {
             update_listener(c, room, p, NULL, 0);
         }
     }
+    if (room->aud_resend) bump_revision(c, room); /* audiences to re-send need a revision */
+    room->aud_resend = 0;
     if (room->changed) pv_audience_flush(c, r);
 }
 

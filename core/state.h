@@ -56,6 +56,7 @@ typedef struct pv_lk_entry {
 typedef struct pv_ack_pending {
     uint64_t revision; /* the speaker must ack a revision >= this */
     int64_t due_ms;
+    uint8_t sent; /* the speaker's socket has had an AUDIENCE of this revision */
 } pv_ack_pending;
 
 typedef struct pv_part {
@@ -87,7 +88,7 @@ typedef struct pv_part {
     uint64_t batch_seq;  /* core pose/hear sequence at this socket's last pose batch */
     /* audience (this participant as a speaker) */
     uint64_t aud_rev, aud_acked_rev;
-    uint8_t aud_changed, aud_shrunk;
+    uint8_t aud_changed, aud_shrunk, aud_resend; /* resend: fresh LiveKit connection */
     pv_ack_pending ack[PV_ACK_QUEUE];
     uint32_t ack_n;
     /* LiveKit */
@@ -105,7 +106,7 @@ typedef struct pv_part {
 
 typedef struct pv_room {
     char id[PV_ID_MAX + 1];
-    uint8_t live, dirty, rc_pending, kick, list_pending, list_inflight, changed;
+    uint8_t live, dirty, rc_pending, kick, list_pending, list_inflight, changed, aud_resend;
     uint64_t uid;
     uint64_t revision;
     uint32_t *members; /* participant slots sorted by participant id */
@@ -263,6 +264,7 @@ void pv_audience_flush(pv_core *c, uint32_t r);
 void pv_audience_require_ack(pv_core *c, uint32_t p, uint64_t revision);
 void pv_on_audience_ack(pv_core *c, uint32_t p, uint64_t revision);
 void pv_audience_on_publish(pv_core *c, uint32_t p);
+void pv_audience_on_fresh_connection(pv_core *c, uint32_t p);
 void pv_on_ack_timer(pv_core *c, uint32_t p);
 
 /* lkreconcile.c */

@@ -29,6 +29,7 @@ void pv_lk_set_present(pv_core *c, uint32_t slot) {
     pv_part *p = &c->parts[slot];
     p->lk_present = 1;
     pv_lk_reset(c, slot);
+    pv_audience_on_fresh_connection(c, slot);
     pv_presence_update(c, slot);
 }
 

@@ -328,6 +328,22 @@ static inline uint64_t fx_u64(const fx *f, int i, const char *key) {
     return s ? strtoull(s + strlen(pat), NULL, 10) : 0;
 }
 
+/* Index of the last line containing every needle, or -1. */
+static inline int fx_find_last(const fx *f, const char *a, const char *b) {
+    for (int i = f->n_lines - 1; i >= 0; i--)
+        if (strstr(f->lines[i], a) && (!b || strstr(f->lines[i], b))) return i;
+    return -1;
+}
+
+/* Acks the last AUDIENCE sent on conn, like an honest client. */
+static inline void fx_ack_last_audience(fx *f, uint32_t conn) {
+    char pat[48];
+    snprintf(pat, sizeof(pat), "SEND conn=%u AUDIENCE", conn);
+    int i = fx_find_last(f, pat, NULL);
+    REQUIRE(i >= 0);
+    fx_msg(f, conn, PV_CMSG_AUDIENCE_ACK, fx_u64(f, i, "rev"));
+}
+
 static inline void fx_dump(const fx *f, int from) {
     for (int i = from; i < f->n_lines; i++)
         fprintf(stderr, "    %4d %s\n", i, f->lines[i]);
