@@ -5,7 +5,8 @@
  * Every livekit_reconcile_interval_ms a room asks LiveKit who is connected
  * and which microphone track each one publishes. The answer replaces the
  * webhook-derived state, except for participants whose LiveKit state changed
- * after the call was issued (the answer may predate that change).
+ * after the call was issued (the answer may predate that change). A failed
+ * call is retried after livekit_backoff_min_ms, doubling up to _max_ms.
  */
 #include <string.h>
 
@@ -20,12 +21,17 @@ void pv_on_reconcile_timer(pv_core *c, uint32_t r) {
     c->list_pending_n++;
 }
 
+/* Moves room r's next ListParticipants to now + delay_ms if that is sooner. */
+static void list_at(pv_core *c, uint32_t r, int64_t delay_ms) {
+    uint32_t t = pv_timer_room(c, r);
+    int64_t due = c->now_ms + delay_ms;
+    if (c->timers.pos[t] == PV_NONE || c->timers.due[t] > due) pv_timer_set(&c->timers, t, due);
+}
+
 /* Asks for a ListParticipants of room r soon (livekit_backoff_min_ms): a
  * webhook was dropped on a same-second tie, and only LiveKit can tell. */
 void pv_lk_list_soon(pv_core *c, uint32_t r) {
-    uint32_t t = pv_timer_room(c, r);
-    int64_t due = c->now_ms + c->cfg.livekit_backoff_min_ms;
-    if (c->timers.pos[t] == PV_NONE || c->timers.due[t] > due) pv_timer_set(&c->timers, t, due);
+    list_at(c, r, c->cfg.livekit_backoff_min_ms);
 }
 
 /* Issues pending ListParticipants calls in room order. Returns 0 when the
@@ -75,7 +81,14 @@ void pv_lk_list_result(pv_core *c, const pv_call *call, const pv_livekit_result 
     pv_room *room = &c->rooms[call->room];
     if (!room->live || room->uid != call->room_uid) return;
     room->list_inflight = 0;
-    if (res->outcome == PV_LK_FAILED) return; /* next interval retries */
+    if (res->outcome == PV_LK_FAILED) { /* retried with backoff, like every call */
+        list_at(c, call->room, room->list_backoff_ms);
+        room->list_backoff_ms *= 2;
+        if (room->list_backoff_ms > c->cfg.livekit_backoff_max_ms)
+            room->list_backoff_ms = c->cfg.livekit_backoff_max_ms;
+        return;
+    }
+    room->list_backoff_ms = c->cfg.livekit_backoff_min_ms;
     uint32_t r = call->room;
     for (uint32_t i = 0; i < room->n; i++) {
         uint32_t slot = room->members[i];

@@ -207,7 +207,32 @@ static void test_call_sids_survive_same_step_change(void) {
     fx_fini(&f);
 }
 
+/* sim BUG-4: a failed ListParticipants is retried with backoff. */
+static void test_list_failure_backs_off(void) {
+    fx f;
+    setup(&f);
+    fx_run_to(&f, f.cfg.livekit_reconcile_interval_ms);
+    int lc = FX_FIND_STEP(&f, "CALL", "LIST room=r1");
+    REQUIRE(lc >= 0);
+    int64_t t = f.now_ms;
+    fx_lk_result(&f, fx_u64(&f, lc, "id"), PV_LK_FAILED);
+    int64_t waits[] = {100, 200, 400};
+    for (int i = 0; i < 3; i++) {
+        fx_run_to(&f, t + waits[i] - 1);
+        CHECK(FX_FIND_STEP(&f, "LIST room=r1") < 0);
+        fx_run_to(&f, t + waits[i]);
+        lc = FX_FIND_STEP(&f, "CALL", "LIST room=r1");
+        REQUIRE(lc >= 0);
+        t = f.now_ms;
+        fx_lk_result(&f, fx_u64(&f, lc, "id"), i < 2 ? PV_LK_FAILED : PV_LK_OK);
+    }
+    fx_run_to(&f, t + f.cfg.livekit_reconcile_interval_ms - 1);
+    CHECK(FX_FIND_STEP(&f, "LIST room=r1") < 0); /* success: back to the interval */
+    fx_fini(&f);
+}
+
 int main(void) {
+    T_RUN(test_list_failure_backs_off);
     T_RUN(test_call_sids_survive_same_step_change);
     T_RUN(test_unsubscribe_before_subscribe);
     T_RUN(test_backoff_then_success);
