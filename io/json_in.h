@@ -152,9 +152,11 @@ typedef struct pvj_webhook {
  * Mapped events: participant_joined, participant_left,
  * participant_connection_aborted, track_published / track_unpublished (only
  * when the track is audio -- type absent (proto default) or "AUDIO" -- and its
- * source is "MICROPHONE"), room_finished. A relevant event without the fields
- * it needs, or with an id failing pv_id_valid(), is rejected. Unknown fields
- * are ignored. Returns 0 (check out->relevant) or PV_EINVAL.
+ * source is "MICROPHONE"), room_finished. A mapped event without the fields
+ * it needs (room.name; participant.identity; track.sid) is rejected; one whose
+ * room name or identity fails pv_id_valid() cannot be ours (we mint tokens for
+ * valid ids only) and comes back with relevant = 0. Unknown fields are
+ * ignored. Returns 0 (check out->relevant) or PV_EINVAL.
  */
 int pvj_parse_webhook(pvj_ctx *ctx, const char *body, size_t len, pvj_webhook *out, pvj_err *err);
 

@@ -37,14 +37,18 @@ static const struct {
     {"room_finished", PV_WH_ROOM_FINISHED},
 };
 
-/* Reads {"<name>": id} from object token obj (other fields ignored). */
+/* Reads {"<field>": string} from object token obj (other fields ignored).
+ * *ours = 0 when the string fails pv_id_valid(): LiveKit rooms and
+ * participants we never issued tokens for (egress, agents, other apps). */
 static int sub_id(pvj_doc *d, int obj, const char *objname, const char *field, const char *path,
-                  const char **out) {
+                  const char **out, int *ours) {
     int f[1];
     if (obj < 0) return pvj_fail(d, objname, "required");
     if (pvj_fields(d, obj, objname, &field, 1, f, 0)) return PV_EINVAL;
     if (f[0] < 0) return pvj_fail(d, path, "required");
-    return pvj_get_id(d, f[0], path, out);
+    if (pvj_get_str(d, f[0], path, 256, out)) return PV_EINVAL;
+    if (!pv_id_valid(*out)) *ours = 0;
+    return 0;
 }
 
 /* track: sid (string <= PV_TRACK_SID_MAX), type, source. Sets *relevant. */
@@ -82,11 +86,14 @@ int pvj_parse_webhook(pvj_ctx *c, const char *body, size_t len, pvj_webhook *out
     if (k == n) return 0; /* room_started and anything new: not relevant */
     out->relevant = 1;
     out->wh.kind = WEBHOOK_EVENTS[k].kind;
-    if (sub_id(&d, f[1], "room", "name", "room.name", &out->wh.room_id)) return PV_EINVAL;
-    if (out->wh.kind == PV_WH_ROOM_FINISHED) return 0;
-    if (sub_id(&d, f[2], "participant", "identity", "participant.identity", &out->wh.identity))
+    if (sub_id(&d, f[1], "room", "name", "room.name", &out->wh.room_id, &out->relevant))
         return PV_EINVAL;
-    if (out->wh.kind == PV_WH_TRACK_PUBLISHED || out->wh.kind == PV_WH_TRACK_UNPUBLISHED)
+    if (out->wh.kind == PV_WH_ROOM_FINISHED) return 0;
+    if (sub_id(&d, f[2], "participant", "identity", "participant.identity", &out->wh.identity,
+               &out->relevant))
+        return PV_EINVAL;
+    if (out->relevant &&
+        (out->wh.kind == PV_WH_TRACK_PUBLISHED || out->wh.kind == PV_WH_TRACK_UNPUBLISHED))
         return webhook_track(&d, f[3], out);
     return 0;
 }

@@ -5,6 +5,7 @@
  */
 #include <bearssl.h>
 #include <string.h>
+#include <strings.h>
 
 #include "b64.h"
 #include "json_in.h"

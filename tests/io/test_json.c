@@ -447,13 +447,20 @@ static void test_webhook(void) {
     REQUIRE(pvj_parse_webhook(C, S("{\"event\":\"room_finished\",\"room\":{\"name\":\"r\"}}"), &w,
                               &E) == 0);
     CHECK(w.relevant && w.wh.kind == PV_WH_ROOM_FINISHED);
-    /* rejected: missing fields of relevant events, bad ids, duplicates */
+    /* identities/rooms that cannot be ours are ignored, not rejected */
+    REQUIRE(pvj_parse_webhook(C,
+                              S("{\"event\":\"participant_left\",\"room\":{\"name\":\"r\"},"
+                                "\"participant\":{\"identity\":\"a b\"}}"),
+                              &w, &E) == 0);
+    CHECK(w.relevant == 0);
+    REQUIRE(pvj_parse_webhook(C, S("{\"event\":\"room_finished\",\"room\":{\"name\":\"\"}}"), &w,
+                              &E) == 0);
+    CHECK(w.relevant == 0);
+    /* rejected: missing fields of relevant events, bad track sids, duplicates */
     static const char *bad[] = {
         "{\"room\":{\"name\":\"r\"}}",
         "{\"event\":\"participant_left\",\"room\":{\"name\":\"r\"}}",
         "{\"event\":\"participant_left\",\"participant\":{\"identity\":\"p\"}}",
-        "{\"event\":\"participant_left\",\"room\":{\"name\":\"r\"},\"participant\":{\"identity\":"
-        "\"a b\"}}",
         "{\"event\":\"participant_left\",\"room\":{\"name\":\"r\",\"name\":\"s\"},\"participant\":{"
         "\"identity\":\"p\"}}",
         "{\"event\":\"track_published\",\"room\":{\"name\":\"r\"},\"participant\":{\"identity\":"
