@@ -96,6 +96,8 @@ static const entry table[] = {
      "SIGTERM: drain time before remaining connections are closed"},
     {"LIVEKIT_TIMEOUT_MS", T_MS, R_NO, O(livekit_timeout_ms), "3000", 10, 600000, NULL,
      "timeout of one outgoing LiveKit HTTP call"},
+    {"LIVEKIT_RECONCILE_INTERVAL_MS", T_MS, R_NO, O(livekit_reconcile_interval_ms), "10000", 100,
+     3600000, NULL, "how often each room's participants are listed from LiveKit"},
     {"READY_CACHE_MS", T_MS, R_NO, O(ready_cache_ms), "2000", 0, 600000, NULL,
      "GET /ready reuses a LiveKit probe result this long"},
     {"HTTP_CLIENT_MAX_CONCURRENCY", T_U32, R_NO, O(http_client_max_concurrency), "16", 1, 1024,
