@@ -530,6 +530,11 @@ int pvapp_allow_socket_auth(pvapp *app, const char *client_ip, int64_t *retry_af
     return pvrl_take(&app->rl_socket_ip, client_ip, app->now_ms, retry_after_ms) == 1;
 }
 
+int pvapp_verify_socket_token(pvapp *app, const char *token, size_t len, pvtok_policy_claims *out) {
+    return pvtok_policy_verify(token, len, &app->policy_secret, app->wall_ms,
+                               PVJWT_DEFAULT_LEEWAY_MS, out);
+}
+
 void pvapp_get_stats(const pvapp *app, pvapp_stats *st) {
     *st = app->stats;
 }

@@ -34,6 +34,7 @@
 #include "http_conn.h"
 #include "log.h"
 #include "pv.h"
+#include "tokens.h"
 
 typedef struct pvapp pvapp;
 
@@ -146,6 +147,11 @@ void pvapp_set_socket_ops(pvapp *app, const pvapp_socket_ops *ops);
 /* Policy socket auth attempts per client IP. Returns 1 allowed, 0 limited
  * (*retry_after_ms set). */
 int pvapp_allow_socket_auth(pvapp *app, const char *client_ip, int64_t *retry_after_ms);
+
+/* Verify a policy socket token (POLICY_SOCKET_JWT_SECRET: current, or the
+ * previous value inside its rotation window) at the app's wall time.
+ * Returns 0 and *out, or a PVJWT_E* code (all mean UNAUTHORIZED). */
+int pvapp_verify_socket_token(pvapp *app, const char *token, size_t len, pvtok_policy_claims *out);
 
 /* Counters for tests and /ready details. */
 typedef struct pvapp_stats {
