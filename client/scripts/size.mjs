@@ -21,5 +21,7 @@ const out = await build({
 const code = out.outputFiles[0].contents;
 const gz = gzipSync(code, { level: 9 }).length;
 const ok = gz <= BUDGET_BYTES;
-console.log(`size: ${code.length} bytes min, ${gz} bytes min+gzip (budget ${BUDGET_BYTES}) ${ok ? 'ok' : 'OVER BUDGET'}`);
+console.log(
+  `size: ${code.length} bytes min, ${gz} bytes min+gzip (budget ${BUDGET_BYTES}) ${ok ? 'ok' : 'OVER BUDGET'}`,
+);
 process.exit(ok ? 0 : 1);

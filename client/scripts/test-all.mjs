@@ -14,7 +14,11 @@ let failed = 0;
 
 function run(name, args, env = {}) {
   console.log(`== client: ${name}`);
-  const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+  });
   return r.status === 0;
 }
 
@@ -37,16 +41,42 @@ function counted(name, args, file) {
 }
 
 const bin = (p) => join(root, 'node_modules', p);
+step('format (prettier --check)', [
+  bin('prettier/bin/prettier.cjs'),
+  '--check',
+  'src',
+  'test',
+  'scripts',
+  'README.md',
+]);
 step('typecheck (src, ES2020 lib)', [bin('typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit']);
 step('typecheck (tests)', [bin('typescript/bin/tsc'), '-p', 'tsconfig.test.json']);
 const unitJson = join(tmp, 'unit.json');
-counted('unit tests (vitest)', [bin('vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${unitJson}`], unitJson);
+counted(
+  'unit tests (vitest)',
+  [
+    bin('vitest/vitest.mjs'),
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${unitJson}`,
+  ],
+  unitJson,
+);
 step('build', ['scripts/build.mjs']);
-step('host example type-checks against the built package', [bin('typescript/bin/tsc'), '-p', 'tsconfig.consumer.json']);
+step('host example type-checks against the built package', [
+  bin('typescript/bin/tsc'),
+  '-p',
+  'tsconfig.consumer.json',
+]);
 step('size', ['scripts/size.mjs']);
 if (process.env.PV_SKIP_BROWSER !== '1') {
   const browserJson = join(tmp, 'browser.json');
-  counted('browser audio smoke test (headless Chromium)', ['test/browser/run.mjs', `--json=${browserJson}`], browserJson);
+  counted(
+    'browser audio smoke test (headless Chromium)',
+    ['test/browser/run.mjs', `--json=${browserJson}`],
+    browserJson,
+  );
 }
 rmSync(tmp, { recursive: true, force: true });
 console.log(`client: ${passed} passed, ${failed} failed`);

@@ -50,7 +50,8 @@ class Client implements ProximityVoiceClient {
   }
 
   async connect(config: ProximityVoiceClientConfig): Promise<void> {
-    if (this.session) throw new ProximityVoiceError('STATE', 'already connected; call disconnect() first', false);
+    if (this.session)
+      throw new ProximityVoiceError('STATE', 'already connected; call disconnect() first', false);
     const cap = checkConfig(config);
     const session = new VoiceSession({ ...config }, cap, this.deps, this.host);
     this.session = session;
@@ -84,9 +85,13 @@ class Client implements ProximityVoiceClient {
   }
 
   setListenerPose(pose: ListenerPose): void {
-    if (!pose || !pose.orientation || !isValidPose(pose)) throw new TypeError('setListenerPose: invalid pose');
+    if (!pose || !pose.orientation || !isValidPose(pose))
+      throw new TypeError('setListenerPose: invalid pose');
     const { position, orientation } = pose;
-    this.world.listener = { position: { ...position }, orientation: { forward: { ...orientation.forward }, up: { ...orientation.up } } };
+    this.world.listener = {
+      position: { ...position },
+      orientation: { forward: { ...orientation.forward }, up: { ...orientation.up } },
+    };
     this.session?.graph.setListenerPose(this.world.listener);
     this.session?.reselectSoon();
   }

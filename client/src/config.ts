@@ -26,7 +26,8 @@ export function checkConfig(c: ProximityVoiceClientConfig): number {
   if (!isUrl(c.livekitUrl, ['ws:', 'wss:', 'http:', 'https:'])) fail('livekitUrl');
   if (!isUrl(c.policySocketUrl, ['ws:', 'wss:'])) fail('policySocketUrl');
   if (typeof c.token !== 'string' || c.token === '') fail('token');
-  if (typeof c.policySocketToken !== 'string' || c.policySocketToken === '') fail('policySocketToken');
+  if (typeof c.policySocketToken !== 'string' || c.policySocketToken === '')
+    fail('policySocketToken');
   if (!isValidId(c.participantId)) fail('participantId');
   if (!isValidId(c.roomId)) fail('roomId');
   const cap = c.maxSubscribedVoices ?? DEFAULT_MAX_SUBSCRIBED_VOICES;

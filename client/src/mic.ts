@@ -5,7 +5,11 @@
 import type { MicState } from './types';
 
 /** Default: nothing transmits until the host enables the microphone. */
-export const DEFAULT_MIC_STATE: MicState = { enabled: false, pushToTalk: false, pushToTalkActive: false };
+export const DEFAULT_MIC_STATE: MicState = {
+  enabled: false,
+  pushToTalk: false,
+  pushToTalkActive: false,
+};
 
 /** Returns true when the microphone should transmit. */
 export function micTransmits(s: MicState): boolean {

@@ -70,7 +70,9 @@ export interface SessionHost {
 }
 
 type Publication = RemoteTrackPublication;
-type EngineAccess = { engine?: { pcManager?: { publisher?: StatsSource; subscriber?: StatsSource } } };
+type EngineAccess = {
+  engine?: { pcManager?: { publisher?: StatsSource; subscriber?: StatsSource } };
+};
 type StatsSource = { getStats(): Promise<RTCStatsReport> | undefined };
 
 export class VoiceSession {
@@ -98,15 +100,26 @@ export class VoiceSession {
   private statsTimer: TimerHandle | null = null;
   private reselectTimer: TimerHandle | null = null;
 
-  constructor(config: ProximityVoiceClientConfig, cap: number, deps: ClientDependencies, host: SessionHost) {
+  constructor(
+    config: ProximityVoiceClientConfig,
+    cap: number,
+    deps: ClientDependencies,
+    host: SessionHost,
+  ) {
     this.config = config;
     this.cap = cap;
     this.deps = deps;
     this.host = host;
     this.timers = deps.timers ?? defaultTimers;
     this.ownsCtx = !config.audioContext;
-    this.ctx = config.audioContext ?? (deps.createAudioContext ?? (() => new AudioContext({ latencyHint: 'interactive' })))();
-    this.graph = new SpatialAudioGraph(this.ctx, { ...deps.audio, panner: config.panner, timers: this.timers });
+    this.ctx =
+      config.audioContext ??
+      (deps.createAudioContext ?? (() => new AudioContext({ latencyHint: 'interactive' })))();
+    this.graph = new SpatialAudioGraph(this.ctx, {
+      ...deps.audio,
+      panner: config.panner,
+      timers: this.timers,
+    });
     this.output = new OutputRouter(this.graph);
     if (host.world.listener) this.graph.setListenerPose(host.world.listener, true);
     this.socket = new PolicySocket({
@@ -158,7 +171,9 @@ export class VoiceSession {
 
   private async publishMicrophone(room: Room): Promise<void> {
     try {
-      const create = this.deps.createMicrophoneTrack ?? ((id) => createLocalAudioTrack(id ? { deviceId: id } : {}));
+      const create =
+        this.deps.createMicrophoneTrack ??
+        ((id) => createLocalAudioTrack(id ? { deviceId: id } : {}));
       const track = await create(this.host.inputDeviceId());
       if (!micTransmits(this.host.mic())) await track.mute();
       this.micTrack = track;
@@ -191,10 +206,18 @@ export class VoiceSession {
   private listen(room: Room): void {
     const on = <A extends unknown[]>(ev: RoomEvent, fn: (...args: A) => void) =>
       room.on(ev as never, ((...args: A) => !this.closed && fn(...args)) as never);
-    on(RoomEvent.TrackPublished, (pub: Publication, p: RemoteParticipant) => this.onPublished(pub, p));
-    on(RoomEvent.TrackSubscribed, (t: RemoteTrack, pub: Publication, p: RemoteParticipant) => this.onSubscribed(t, pub, p));
-    on(RoomEvent.TrackUnsubscribed, (t: RemoteTrack, _pub: Publication, p: RemoteParticipant) => this.onUnsubscribed(t, p));
-    on(RoomEvent.ParticipantDisconnected, (p: RemoteParticipant) => this.onParticipantGone(p.identity));
+    on(RoomEvent.TrackPublished, (pub: Publication, p: RemoteParticipant) =>
+      this.onPublished(pub, p),
+    );
+    on(RoomEvent.TrackSubscribed, (t: RemoteTrack, pub: Publication, p: RemoteParticipant) =>
+      this.onSubscribed(t, pub, p),
+    );
+    on(RoomEvent.TrackUnsubscribed, (t: RemoteTrack, _pub: Publication, p: RemoteParticipant) =>
+      this.onUnsubscribed(t, p),
+    );
+    on(RoomEvent.ParticipantDisconnected, (p: RemoteParticipant) =>
+      this.onParticipantGone(p.identity),
+    );
     on(RoomEvent.ActiveSpeakersChanged, (speakers: Participant[]) => this.onSpeakers(speakers));
     on(RoomEvent.Reconnected, () => this.reconcile());
     on(RoomEvent.MediaDevicesError, (e: Error) => this.error(wrap('MICROPHONE', e)));
@@ -255,13 +278,15 @@ export class VoiceSession {
   }
 
   private onPublished(pub: Publication, p: RemoteParticipant): void {
-    if (pub.kind === Track.Kind.Audio && this.selected.has(p.identity)) this.subscribe(pub, p.identity);
+    if (pub.kind === Track.Kind.Audio && this.selected.has(p.identity))
+      this.subscribe(pub, p.identity);
   }
 
   private onSubscribed(track: RemoteTrack, pub: Publication, p: RemoteParticipant): void {
     // Never play outside the selection (a track may arrive just after we
     // dropped it, or be forced by the server ahead of our policy update).
-    if (pub.kind === Track.Kind.Audio && this.selected.has(p.identity)) this.play(p.identity, track);
+    if (pub.kind === Track.Kind.Audio && this.selected.has(p.identity))
+      this.play(p.identity, track);
   }
 
   private onUnsubscribed(track: RemoteTrack, p: RemoteParticipant): void {
@@ -303,7 +328,9 @@ export class VoiceSession {
 
   private onSpeakers(speakers: Participant[]): void {
     const self = this.config.participantId;
-    const now = new Set(speakers.map((p) => p.identity).filter((id) => id === self || this.selected.has(id)));
+    const now = new Set(
+      speakers.map((p) => p.identity).filter((id) => id === self || this.selected.has(id)),
+    );
     for (const id of Array.from(this.speaking)) if (!now.has(id)) this.setSpeaking(id, false);
     for (const id of now) this.setSpeaking(id, true);
   }
@@ -329,7 +356,8 @@ export class VoiceSession {
     const room = this.room;
     if (!room || !this.connected) return false;
     const ok = await room.switchActiveDevice('audioinput', deviceId);
-    if (!ok) throw new ProximityVoiceError('MICROPHONE', `could not switch input to ${deviceId}`, false);
+    if (!ok)
+      throw new ProximityVoiceError('MICROPHONE', `could not switch input to ${deviceId}`, false);
     return true;
   }
 
@@ -337,7 +365,9 @@ export class VoiceSession {
     this.statsTimer = this.timers.setTimeout(() => {
       this.statsTimer = null;
       if (this.closed) return;
-      void this.refreshTurn().finally(() => !this.closed && this.scheduleStats(this.deps.stats_interval_ms ?? 5000));
+      void this.refreshTurn().finally(
+        () => !this.closed && this.scheduleStats(this.deps.stats_interval_ms ?? 5000),
+      );
     }, delay_ms);
   }
 
@@ -347,7 +377,8 @@ export class VoiceSession {
     const sources: (() => Promise<StatsLike | undefined> | undefined)[] = [];
     if (pcm?.publisher) sources.push(() => pcm.publisher!.getStats());
     if (pcm?.subscriber) sources.push(() => pcm.subscriber!.getStats());
-    if (sources.length === 0 && this.micTrack) sources.push(() => this.micTrack!.getRTCStatsReport());
+    if (sources.length === 0 && this.micTrack)
+      sources.push(() => this.micTrack!.getRTCStatsReport());
     const results = await Promise.all(
       sources.map(async (get) => {
         try {

@@ -36,7 +36,11 @@ export class World {
    */
   upsert(p: RemotePose): boolean {
     const cur = this.poses.get(p.participantId);
-    if (cur?.timestampMs !== undefined && p.timestampMs !== undefined && p.timestampMs < cur.timestampMs) {
+    if (
+      cur?.timestampMs !== undefined &&
+      p.timestampMs !== undefined &&
+      p.timestampMs < cur.timestampMs
+    ) {
       return false;
     }
     const { x, y, z } = p.position;
@@ -53,7 +57,8 @@ export class World {
   remove(participantId: string): void {
     this.poses.delete(participantId);
     this.excluded.add(participantId);
-    if (this.excluded.size > POSES_MAX) this.excluded.delete(this.excluded.values().next().value as string);
+    if (this.excluded.size > POSES_MAX)
+      this.excluded.delete(this.excluded.values().next().value as string);
   }
 
   positions(): Map<string, Vec3> {

@@ -125,7 +125,12 @@ export class SpatialAudioGraph {
    * Start playing a remote voice with a fade-in. Returns false when the
    * same track is already active (nothing to do) or the chain limit is hit.
    */
-  attach(participantId: string, track: MediaStreamTrack, position?: Vec3, orientation?: Orientation): boolean {
+  attach(
+    participantId: string,
+    track: MediaStreamTrack,
+    position?: Vec3,
+    orientation?: Orientation,
+  ): boolean {
     const old = this.active.get(participantId);
     if (old && old.track === track) return false;
     if (old) this.detach(participantId);
@@ -182,7 +187,18 @@ export class SpatialAudioGraph {
     panner.connect(this.master);
     const fadeInStart_s = Infinity;
     const fadeInEnd_s = Infinity;
-    return { participantId, track, source, gain, panner, element, fadeInStart_s, fadeInEnd_s, onset: null, teardown: null };
+    return {
+      participantId,
+      track,
+      source,
+      gain,
+      panner,
+      element,
+      fadeInStart_s,
+      fadeInEnd_s,
+      onset: null,
+      teardown: null,
+    };
   }
 
   /** Fade a voice out and tear it down after the ramp. Returns false if not active. */
@@ -231,7 +247,13 @@ export class SpatialAudioGraph {
   }
 
   setListenerPose(pose: ListenerPose, immediate = false): void {
-    setListenerPose(this.ctx.listener, pose.position, pose.orientation, this.ctx.currentTime, immediate);
+    setListenerPose(
+      this.ctx.listener,
+      pose.position,
+      pose.orientation,
+      this.ctx.currentTime,
+      immediate,
+    );
   }
 
   /** Master voice volume (linear), ramped over the fade time. */

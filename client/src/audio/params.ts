@@ -41,7 +41,9 @@ export function setPannerPose(
   }
   if (!orientation) return;
   const f = toWebAudio(orientation.forward);
-  if (!setTriple(triple(panner, ['orientationX', 'orientationY', 'orientationZ']), f, now_s, true)) {
+  if (
+    !setTriple(triple(panner, ['orientationX', 'orientationY', 'orientationZ']), f, now_s, true)
+  ) {
     panner.setOrientation(f.x, f.y, f.z);
   }
 }

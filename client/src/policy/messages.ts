@@ -53,11 +53,7 @@ export interface ErrorMessage {
 }
 
 export type ServerMessage =
-  | SnapshotMessage
-  | DeltaMessage
-  | AudienceMessage
-  | PoseBatchMessage
-  | ErrorMessage;
+  SnapshotMessage | DeltaMessage | AudienceMessage | PoseBatchMessage | ErrorMessage;
 
 export type SnapshotReason = 'revision_gap' | 'stale' | 'reconnect';
 
@@ -95,9 +91,7 @@ function isRevision(v: unknown): v is number {
 }
 
 function isVec3(v: unknown): v is Vec3 {
-  return (
-    isObj(v) && Number.isFinite(v.x) && Number.isFinite(v.y) && Number.isFinite(v.z)
-  );
+  return isObj(v) && Number.isFinite(v.x) && Number.isFinite(v.y) && Number.isFinite(v.z);
 }
 
 function isOrientation(v: unknown): v is Orientation {
@@ -153,7 +147,10 @@ function parseTyped(v: Obj): ParseResult {
       if (!isValidId(v.participantId)) return bad('participantId');
       if (!isRevision(v.revision) || !canHear) return bad('revision/canHear');
       const participantId = v.participantId;
-      return { ok: true, msg: { type: v.type, roomId, participantId, revision: v.revision, canHear } };
+      return {
+        ok: true,
+        msg: { type: v.type, roomId, participantId, revision: v.revision, canHear },
+      };
     }
     case 'policy.audibility.delta': {
       const canHear = idList(v.canHear);

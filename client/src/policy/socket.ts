@@ -182,12 +182,19 @@ export class PolicySocket {
     if (wasOpen) this.opts.handlers.onStatus(false);
     if (code === 1008 || this.parkOnClose) {
       this.statusValue = 'parked';
-      const why = code === 1008 ? `policy socket closed 1008: ${reason}` : 'policy socket closed after a non-retryable error';
+      const why =
+        code === 1008
+          ? `policy socket closed 1008: ${reason}`
+          : 'policy socket closed after a non-retryable error';
       this.opts.handlers.onError(new ProximityVoiceError('POLICY_AUTH', why, false));
       return;
     }
     if (wasOpen) {
-      const err = new ProximityVoiceError('POLICY_SOCKET_LOST', `policy socket closed ${code}`, true);
+      const err = new ProximityVoiceError(
+        'POLICY_SOCKET_LOST',
+        `policy socket closed ${code}`,
+        true,
+      );
       this.opts.handlers.onError(err);
     }
     this.scheduleRetry();
@@ -226,7 +233,9 @@ export class PolicySocket {
         const retryable = isRetryablePolicyError(msg.code);
         if (!retryable) this.parkOnClose = true;
         const text = `policy.error ${msg.code}: ${msg.message}`;
-        this.opts.handlers.onError(new ProximityVoiceError('POLICY_ERROR', text, retryable, msg.code));
+        this.opts.handlers.onError(
+          new ProximityVoiceError('POLICY_ERROR', text, retryable, msg.code),
+        );
         return;
       }
       case 'policy.pose.batch':
@@ -296,7 +305,9 @@ export class PolicySocket {
   }
 
   private protocolError(why: string): void {
-    this.opts.handlers.onError(new ProximityVoiceError('POLICY_PROTOCOL', `policy socket: ${why}`, true));
+    this.opts.handlers.onError(
+      new ProximityVoiceError('POLICY_PROTOCOL', `policy socket: ${why}`, true),
+    );
   }
 
   private detach(ws: WebSocketLike): WebSocketLike {

@@ -170,7 +170,10 @@ function onAudience(state: PolicyState, msg: AudienceMessage): PolicyStep {
     audienceAfterAuth: false,
     audience: msg.audience,
   };
-  return { state: next, effects: [{ kind: 'audience', revision: msg.revision, audience: msg.audience }] };
+  return {
+    state: next,
+    effects: [{ kind: 'audience', revision: msg.revision, audience: msg.audience }],
+  };
 }
 
 function canHearEffect(s: PolicyState): PolicyEffect {

@@ -12,9 +12,15 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TIMEOUT_MS = 60_000;
 const jsonArg = process.argv.find((a) => a.startsWith('--json='));
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.map': 'application/json' };
+const TYPES = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.map': 'application/json',
+};
 
-if (!existsSync(join(root, 'dist/index.js'))) execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit' });
+if (!existsSync(join(root, 'dist/index.js')))
+  execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit' });
 
 // Only files under these prefixes are served.
 const ALLOWED = ['/dist/', '/test/browser/', '/node_modules/livekit-client/dist/'];
@@ -34,9 +40,15 @@ const browser = await chromium.launch({
   executablePath: process.env.PV_CHROMIUM ?? '/usr/bin/chromium',
   headless: true,
   args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--use-fake-ui-for-media-stream',
+    '--use-fake-device-for-media-stream',
     '--autoplay-policy=no-user-gesture-required',
   ],
 });
@@ -47,12 +59,16 @@ try {
   page.on('console', (m) => logs.push(`[page ${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`[page error] ${e.message}`));
   await page.goto(`http://127.0.0.1:${port}/test/browser/page.html`);
-  await page.waitForFunction(() => window.pvReady === true, null, { timeout: 10_000 }).catch(() => {
-    throw new Error(`page did not load:\n${logs.join('\n')}`);
-  });
+  await page
+    .waitForFunction(() => window.pvReady === true, null, { timeout: 10_000 })
+    .catch(() => {
+      throw new Error(`page did not load:\n${logs.join('\n')}`);
+    });
   results = await Promise.race([
     page.evaluate(() => window.pvSmoke()),
-    new Promise((_, rej) => setTimeout(() => rej(new Error('browser checks timed out')), TIMEOUT_MS)),
+    new Promise((_, rej) =>
+      setTimeout(() => rej(new Error('browser checks timed out')), TIMEOUT_MS),
+    ),
   ]);
 } catch (e) {
   results.push({ name: 'browser harness', ok: false, detail: String(e.message ?? e) });
@@ -64,5 +80,9 @@ for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.d
 const passed = results.filter((r) => r.ok).length;
 const failed = results.length - passed;
 console.log(`client browser: ${passed} passed, ${failed} failed`);
-if (jsonArg) writeFileSync(jsonArg.slice(7), JSON.stringify({ numPassedTests: passed, numFailedTests: failed }));
+if (jsonArg)
+  writeFileSync(
+    jsonArg.slice(7),
+    JSON.stringify({ numPassedTests: passed, numFailedTests: failed }),
+  );
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

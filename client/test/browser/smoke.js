@@ -42,7 +42,12 @@ async function setup(pannerOpts) {
   // The graph's output goes to a capture node (and on to the speakers muted),
   // so what we measure is exactly the mixed voice output.
   const out = ctx.createGain();
-  const capture = new AudioWorkletNode(ctx, 'pv-capture', { numberOfInputs: 1, numberOfOutputs: 1, channelCount: 2, channelCountMode: 'explicit' });
+  const capture = new AudioWorkletNode(ctx, 'pv-capture', {
+    numberOfInputs: 1,
+    numberOfOutputs: 1,
+    channelCount: 2,
+    channelCountMode: 'explicit',
+  });
   const mute = ctx.createGain();
   mute.gain.value = 0;
   out.connect(capture).connect(mute).connect(ctx.destination);
@@ -51,13 +56,21 @@ async function setup(pannerOpts) {
   const chunks = [];
   capture.port.onmessage = (e) => chunks.push(e.data);
   const record = {
-    start() { chunks.length = 0; capture.port.postMessage(true); },
+    start() {
+      chunks.length = 0;
+      capture.port.postMessage(true);
+    },
     stop() {
       capture.port.postMessage(false);
       const n = chunks.reduce((a, c) => a + c[0].length, 0);
-      const L = new Float32Array(n), R = new Float32Array(n);
+      const L = new Float32Array(n),
+        R = new Float32Array(n);
       let o = 0;
-      for (const [l, r] of chunks) { L.set(l, o); R.set(r, o); o += l.length; }
+      for (const [l, r] of chunks) {
+        L.set(l, o);
+        R.set(r, o);
+        o += l.length;
+      }
       return { L, R };
     },
   };
@@ -97,16 +110,32 @@ async function checkFadeInAndLevel(results) {
   const sr = ctx.sampleRate;
   const before = rms(L, 0, Math.floor(0.1 * sr));
   const after = rms(L, L.length - Math.floor(0.1 * sr));
-  results.push({ name: 'silent before attach', ok: before < 1e-4, detail: `rms ${before.toExponential(2)}` });
-  results.push({ name: 'level rises after fade-in', ok: after > 0.02, detail: `rms ${after.toFixed(4)}` });
+  results.push({
+    name: 'silent before attach',
+    ok: before < 1e-4,
+    detail: `rms ${before.toExponential(2)}`,
+  });
+  results.push({
+    name: 'level rises after fade-in',
+    ok: after > 0.02,
+    detail: `rms ${after.toFixed(4)}`,
+  });
   const env = envelope(L);
   const peak = Math.max(...env.slice(env.length - 4800));
   const step = maxStep(env) / Math.max(peak, 1e-9);
-  results.push({ name: 'fade-in has no step', ok: peak > 0 && step < 0.1, detail: `max envelope step ${(step * 100).toFixed(1)}% of peak` });
+  results.push({
+    name: 'fade-in has no step',
+    ok: peak > 0 && step < 0.1,
+    detail: `max envelope step ${(step * 100).toFixed(1)}% of peak`,
+  });
   const i1 = env.findIndex((v) => v > 0.01 * peak);
   const i90 = env.findIndex((v, i) => i > i1 && v >= 0.9 * peak);
   const rise_ms = ((i90 - i1) / sr) * 1000;
-  results.push({ name: 'fade-in lasts 30..90 ms (1% -> 90%)', ok: i1 >= 0 && rise_ms >= 30 && rise_ms <= 90, detail: `${rise_ms.toFixed(1)} ms` });
+  results.push({
+    name: 'fade-in lasts 30..90 ms (1% -> 90%)',
+    ok: i1 >= 0 && rise_ms >= 30 && rise_ms <= 90,
+    detail: `${rise_ms.toFixed(1)} ms`,
+  });
   graph.dispose();
   await ctx.close();
 }
@@ -127,10 +156,23 @@ async function checkPanning(results, label, pannerOpts) {
   const left = await measure({ x: -3, y: 0, z: 0 });
   const far = await measure({ x: 0, y: 0, z: 30 });
   const near = await measure({ x: 0, y: 0, z: 1.5 });
-  results.push({ name: `${label}: source at +X is louder on the right`, ok: right.r > 1.5 * right.l, detail: `L ${right.l.toFixed(4)} R ${right.r.toFixed(4)}` });
-  results.push({ name: `${label}: source at -X is louder on the left`, ok: left.l > 1.5 * left.r, detail: `L ${left.l.toFixed(4)} R ${left.r.toFixed(4)}` });
-  const nearLevel = near.l + near.r, farLevel = far.l + far.r;
-  results.push({ name: `${label}: distance attenuates (inverse model)`, ok: nearLevel > 4 * farLevel, detail: `1.5 m ${nearLevel.toFixed(4)} vs 30 m ${farLevel.toFixed(4)}` });
+  results.push({
+    name: `${label}: source at +X is louder on the right`,
+    ok: right.r > 1.5 * right.l,
+    detail: `L ${right.l.toFixed(4)} R ${right.r.toFixed(4)}`,
+  });
+  results.push({
+    name: `${label}: source at -X is louder on the left`,
+    ok: left.l > 1.5 * left.r,
+    detail: `L ${left.l.toFixed(4)} R ${left.r.toFixed(4)}`,
+  });
+  const nearLevel = near.l + near.r,
+    farLevel = far.l + far.r;
+  results.push({
+    name: `${label}: distance attenuates (inverse model)`,
+    ok: nearLevel > 4 * farLevel,
+    detail: `1.5 m ${nearLevel.toFixed(4)} vs 30 m ${farLevel.toFixed(4)}`,
+  });
   graph.dispose();
   await ctx.close();
 }
@@ -153,9 +195,21 @@ async function checkFadeOut(results) {
   const i10 = env.findIndex((v, i) => i > i90 && v < 0.1 * peak);
   const fall_ms = ((i10 - i90) / sr) * 1000;
   const tail = rms(L, L.length - Math.floor(0.1 * sr));
-  results.push({ name: 'fade-out has no step', ok: peak > 0.02 && step < 0.1, detail: `max envelope step ${(step * 100).toFixed(1)}% of peak ${peak.toFixed(3)}` });
-  results.push({ name: 'fade-out lasts 30..90 ms (90% -> 10%)', ok: i90 > 0 && i10 > i90 && fall_ms >= 30 && fall_ms <= 90, detail: `${fall_ms.toFixed(1)} ms` });
-  results.push({ name: 'silent after teardown', ok: tail < 1e-4 && graph.fadingCount === 0, detail: `rms ${tail.toExponential(2)}, fading chains ${graph.fadingCount}` });
+  results.push({
+    name: 'fade-out has no step',
+    ok: peak > 0.02 && step < 0.1,
+    detail: `max envelope step ${(step * 100).toFixed(1)}% of peak ${peak.toFixed(3)}`,
+  });
+  results.push({
+    name: 'fade-out lasts 30..90 ms (90% -> 10%)',
+    ok: i90 > 0 && i10 > i90 && fall_ms >= 30 && fall_ms <= 90,
+    detail: `${fall_ms.toFixed(1)} ms`,
+  });
+  results.push({
+    name: 'silent after teardown',
+    ok: tail < 1e-4 && graph.fadingCount === 0,
+    detail: `rms ${tail.toExponential(2)}, fading chains ${graph.fadingCount}`,
+  });
   await ctx.close();
 }
 
@@ -163,18 +217,28 @@ async function checkBundleApi(results) {
   const a = createProximityVoiceClient();
   const b = createProximityVoiceClient();
   const d = a.getDiagnostics();
-  results.push({ name: 'bundle loads with livekit-client as peer; clients are independent', ok: a !== b && d.connected === false && typeof a.setOutputDevice === 'function', detail: JSON.stringify(d) });
+  results.push({
+    name: 'bundle loads with livekit-client as peer; clients are independent',
+    ok: a !== b && d.connected === false && typeof a.setOutputDevice === 'function',
+    detail: JSON.stringify(d),
+  });
 }
 
 window.pvSmoke = async () => {
   const results = [];
   const step = async (name, fn) => {
-    try { await fn(results); } catch (e) { results.push({ name, ok: false, detail: String(e && e.stack || e) }); }
+    try {
+      await fn(results);
+    } catch (e) {
+      results.push({ name, ok: false, detail: String((e && e.stack) || e) });
+    }
   };
   await step('bundle', checkBundleApi);
   await step('fade-in', checkFadeInAndLevel);
   await step('panning HRTF', (r) => checkPanning(r, 'HRTF (default)', undefined));
-  await step('panning equalpower', (r) => checkPanning(r, 'equalpower', { panningModel: 'equalpower' }));
+  await step('panning equalpower', (r) =>
+    checkPanning(r, 'equalpower', { panningModel: 'equalpower' }),
+  );
   await step('fade-out', checkFadeOut);
   return results;
 };

@@ -18,10 +18,15 @@ describe('audience -> LiveKit allow-list', () => {
   it('sets allParticipantsAllowed=false with one allowAll entry per id, then acks', () => {
     const t = target();
     applyAudience(t, ['p_1', 'p_2', 'me'], 7, 'me', (rev) => t.log.push(`ack ${rev}`));
-    expect(t.calls).toEqual([{ all: false, perms: [
-      { participantIdentity: 'p_1', allowAll: true },
-      { participantIdentity: 'p_2', allowAll: true },
-    ] }]);
+    expect(t.calls).toEqual([
+      {
+        all: false,
+        perms: [
+          { participantIdentity: 'p_1', allowAll: true },
+          { participantIdentity: 'p_2', allowAll: true },
+        ],
+      },
+    ]);
     expect(t.log).toEqual(['permissions', 'ack 7']);
   });
 
@@ -34,13 +39,19 @@ describe('audience -> LiveKit allow-list', () => {
   it('holds the latest audience until the participant exists, then applies and acks once', () => {
     const acks: number[] = [];
     const errors: unknown[] = [];
-    const a = new AudienceApplier('me', (r) => acks.push(r), (e) => errors.push(e));
+    const a = new AudienceApplier(
+      'me',
+      (r) => acks.push(r),
+      (e) => errors.push(e),
+    );
     a.update(1, ['x']);
     a.update(2, ['y']);
     expect(acks).toEqual([]);
     const t = target();
     a.setTarget(t);
-    expect(t.calls).toEqual([{ all: false, perms: [{ participantIdentity: 'y', allowAll: true }] }]);
+    expect(t.calls).toEqual([
+      { all: false, perms: [{ participantIdentity: 'y', allowAll: true }] },
+    ]);
     expect(acks).toEqual([2]);
     expect(a.appliedRevision).toBe(2);
     a.update(3, []);
@@ -54,8 +65,16 @@ describe('audience -> LiveKit allow-list', () => {
   it('does not ack when LiveKit throws', () => {
     const acks: number[] = [];
     const errors: unknown[] = [];
-    const a = new AudienceApplier('me', (r) => acks.push(r), (e) => errors.push(e));
-    a.setTarget({ setTrackSubscriptionPermissions: () => { throw new Error('engine closed'); } });
+    const a = new AudienceApplier(
+      'me',
+      (r) => acks.push(r),
+      (e) => errors.push(e),
+    );
+    a.setTarget({
+      setTrackSubscriptionPermissions: () => {
+        throw new Error('engine closed');
+      },
+    });
     a.update(5, ['x']);
     expect(acks).toEqual([]);
     expect(errors).toHaveLength(1);

@@ -43,7 +43,10 @@ function harness(opts: { failConnect?: Error } = {}) {
   client.on('error', (e) => events.push(['error', (e as { code?: string }).code]));
   client.on('participant-speaking', (id, s) => events.push(['speaking', id, s]));
   return {
-    client, ws, events, audio,
+    client,
+    ws,
+    events,
+    audio,
     room: () => rooms.at(-1)!,
     ctx: () => ctxs.at(-1)!,
     mic: () => mic!,
@@ -58,10 +61,18 @@ async function connected(h: ReturnType<typeof harness>, over: Record<string, unk
 }
 
 const snapshot = (revision: number, canHear: string[]) => ({
-  type: 'policy.snapshot', roomId: 'room_alpha', participantId: 'me', revision, canHear,
+  type: 'policy.snapshot',
+  roomId: 'room_alpha',
+  participantId: 'me',
+  revision,
+  canHear,
 });
 const delta = (revision: number, previousRevision: number, canHear: string[]) => ({
-  type: 'policy.audibility.delta', roomId: 'room_alpha', revision, previousRevision, canHear,
+  type: 'policy.audibility.delta',
+  roomId: 'room_alpha',
+  revision,
+  previousRevision,
+  canHear,
 });
 
 beforeEach(() => vi.useFakeTimers());
@@ -74,20 +85,37 @@ describe('client: connect', () => {
     const room = h.room();
     expect(room.options).toMatchObject({ adaptiveStream: false });
     expect(room.connectArgs).toEqual(['ws://127.0.0.1:7880', 'lk-token', { autoSubscribe: false }]);
-    expect(room.log.slice(0, 4)).toEqual(['connect', 'permissions:false:[]', 'mic:mute', 'publish:microphone']);
+    expect(room.log.slice(0, 4)).toEqual([
+      'connect',
+      'permissions:false:[]',
+      'mic:mute',
+      'publish:microphone',
+    ]);
     expect(h.events).toEqual([['connected']]);
     expect(h.ws.sockets).toHaveLength(1);
     expect(h.client.getDiagnostics()).toMatchObject({
-      roomId: 'room_alpha', participantId: 'me', connected: true, publishedTrack: true,
-      subscribedCount: 0, audibleCount: 0, lastPolicyRevision: 0, policySocketConnected: false,
+      roomId: 'room_alpha',
+      participantId: 'me',
+      connected: true,
+      publishedTrack: true,
+      subscribedCount: 0,
+      audibleCount: 0,
+      lastPolicyRevision: 0,
+      policySocketConnected: false,
     });
   });
 
   it('rejects a bad config and a second connect', async () => {
     const h = harness();
-    await expect(h.client.connect(config({ participantId: 'bad id' }))).rejects.toMatchObject({ code: 'STATE' });
-    await expect(h.client.connect(config({ policySocketUrl: 'http://x' }))).rejects.toMatchObject({ code: 'STATE' });
-    await expect(h.client.connect(config({ maxSubscribedVoices: 65 }))).rejects.toMatchObject({ code: 'STATE' });
+    await expect(h.client.connect(config({ participantId: 'bad id' }))).rejects.toMatchObject({
+      code: 'STATE',
+    });
+    await expect(h.client.connect(config({ policySocketUrl: 'http://x' }))).rejects.toMatchObject({
+      code: 'STATE',
+    });
+    await expect(h.client.connect(config({ maxSubscribedVoices: 65 }))).rejects.toMatchObject({
+      code: 'STATE',
+    });
     await h.client.connect(config());
     await expect(h.client.connect(config())).rejects.toMatchObject({ code: 'STATE' });
   });
@@ -115,7 +143,11 @@ describe('client: policy -> subscriptions', () => {
     room.log.length = 0;
     h.sock().receive(delta(2, 1, ['b', 'c', 'd']));
     expect(room.subOps()).toEqual(['unsub:a', 'sub:c', 'sub:d']);
-    expect(h.client.getDiagnostics()).toMatchObject({ lastPolicyRevision: 2, audibleCount: 3, policySocketConnected: true });
+    expect(h.client.getDiagnostics()).toMatchObject({
+      lastPolicyRevision: 2,
+      audibleCount: 3,
+      policySocketConnected: true,
+    });
   });
 
   it('plays only selected tracks, tears down on unsubscribe', async () => {
@@ -146,7 +178,10 @@ describe('client: policy -> subscriptions', () => {
     const h = await connected(harness(), { maxSubscribedVoices: 2 });
     const room = h.room();
     for (const id of ['p1', 'p2', 'p3']) room.addRemote(id);
-    h.client.setListenerPose({ position: { x: 0, y: 0, z: 0 }, orientation: { forward: { x: 0, y: 0, z: 1 }, up: { x: 0, y: 1, z: 0 } } });
+    h.client.setListenerPose({
+      position: { x: 0, y: 0, z: 0 },
+      orientation: { forward: { x: 0, y: 0, z: 1 }, up: { x: 0, y: 1, z: 0 } },
+    });
     h.client.upsertRemotePose({ participantId: 'p1', position: { x: 20, y: 0, z: 0 } });
     h.client.upsertRemotePose({ participantId: 'p2', position: { x: 2, y: 0, z: 0 } });
     h.client.upsertRemotePose({ participantId: 'p3', position: { x: 5, y: 0, z: 0 } });
@@ -176,7 +211,12 @@ describe('client: policy -> subscriptions', () => {
     h.room().addRemote('a');
     h.sock().receive(snapshot(1, ['a']));
     h.room().deliver('a');
-    h.sock().receive({ type: 'policy.pose.batch', roomId: 'room_alpha', timestampMs: 5, poses: [{ participantId: 'a', position: { x: 4, y: 0, z: 0 } }] });
+    h.sock().receive({
+      type: 'policy.pose.batch',
+      roomId: 'room_alpha',
+      timestampMs: 5,
+      poses: [{ participantId: 'a', position: { x: 4, y: 0, z: 0 } }],
+    });
     expect(h.ctx().panners[0]!.positionX.last()).toBe(-4);
   });
 });
@@ -184,21 +224,39 @@ describe('client: policy -> subscriptions', () => {
 describe('client: audience enforcement', () => {
   it('applies policy.audience as the allow-list and acks the revision', async () => {
     const h = await connected(harness());
-    h.sock().receive({ type: 'policy.audience', roomId: 'room_alpha', revision: 12, audience: ['b', 'a'] });
+    h.sock().receive({
+      type: 'policy.audience',
+      roomId: 'room_alpha',
+      revision: 12,
+      audience: ['b', 'a'],
+    });
     expect(h.room().log).toContain('permissions:false:[a,b]');
-    expect(h.sock().sentJson().at(-1)).toEqual({ type: 'policy.audience.ack', roomId: 'room_alpha', revision: 12 });
+    expect(h.sock().sentJson().at(-1)).toEqual({
+      type: 'policy.audience.ack',
+      roomId: 'room_alpha',
+      revision: 12,
+    });
   });
 
   it('an audience received before LiveKit is joined is applied after the empty list and publish', async () => {
     const h = harness();
     const p = h.client.connect(config());
     h.sock().open();
-    h.sock().receive({ type: 'policy.audience', roomId: 'room_alpha', revision: 3, audience: ['a'] });
+    h.sock().receive({
+      type: 'policy.audience',
+      roomId: 'room_alpha',
+      revision: 3,
+      audience: ['a'],
+    });
     await p;
     const log = h.room().log;
     expect(log.indexOf('permissions:false:[]')).toBeLessThan(log.indexOf('publish:microphone'));
     expect(log.indexOf('publish:microphone')).toBeLessThan(log.indexOf('permissions:false:[a]'));
-    expect(h.sock().sentJson().at(-1)).toEqual({ type: 'policy.audience.ack', roomId: 'room_alpha', revision: 3 });
+    expect(h.sock().sentJson().at(-1)).toEqual({
+      type: 'policy.audience.ack',
+      roomId: 'room_alpha',
+      revision: 3,
+    });
   });
 });
 
@@ -238,7 +296,8 @@ describe('client: mic, devices, credentials, events', () => {
     const h = await connected(harness());
     await expect(h.client.setOutputDevice!('spk')).rejects.toMatchObject({ code: 'AUDIO' });
     const sinks: string[] = [];
-    (h.ctx() as unknown as { setSinkId: (id: string) => Promise<void> }).setSinkId = async (id) => void sinks.push(id);
+    (h.ctx() as unknown as { setSinkId: (id: string) => Promise<void> }).setSinkId = async (id) =>
+      void sinks.push(id);
     await h.client.setOutputDevice!('spk2');
     expect(sinks).toEqual(['spk2']);
   });
@@ -266,7 +325,9 @@ describe('client: mic, devices, credentials, events', () => {
     room.emit(RoomEvent.ActiveSpeakersChanged, [p('me')]);
     h.sock().receive(delta(2, 1, []));
     expect(h.events.filter((e) => e[0] === 'speaking')).toEqual([
-      ['speaking', 'a', true], ['speaking', 'me', true], ['speaking', 'a', false],
+      ['speaking', 'a', true],
+      ['speaking', 'me', true],
+      ['speaking', 'a', false],
     ]);
   });
 

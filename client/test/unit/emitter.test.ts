@@ -28,10 +28,16 @@ describe('typed emitter', () => {
     const e = createEmitter<Events>();
     const thrown: unknown[] = [];
     const spy = vi.spyOn(globalThis, 'queueMicrotask').mockImplementation((fn) => {
-      try { fn(); } catch (x) { thrown.push(x); }
+      try {
+        fn();
+      } catch (x) {
+        thrown.push(x);
+      }
     });
     const after = vi.fn();
-    e.on('ping', () => { throw new Error('host bug'); });
+    e.on('ping', () => {
+      throw new Error('host bug');
+    });
     e.on('ping', after);
     e.emit('ping', 3);
     spy.mockRestore();

@@ -61,7 +61,10 @@ export class FakeRoom {
   failConnect: Error | null = null;
   statsReport: Map<string, unknown> | null = null;
   readonly localParticipant = {
-    setTrackSubscriptionPermissions: (all: boolean, perms: { participantIdentity: string }[] = []) => {
+    setTrackSubscriptionPermissions: (
+      all: boolean,
+      perms: { participantIdentity: string }[] = [],
+    ) => {
       this.log.push(`permissions:${all}:[${perms.map((p) => p.participantIdentity).join(',')}]`);
     },
     publishTrack: async (_t: unknown, opts: { source: string }) => {

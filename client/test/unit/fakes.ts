@@ -214,9 +214,15 @@ export class FakeAudioContext {
     } else {
       const p = () => new FakeParam();
       this.listener = {
-        positionX: p(), positionY: p(), positionZ: p(),
-        forwardX: p(), forwardY: p(), forwardZ: p(),
-        upX: p(), upY: p(), upZ: p(),
+        positionX: p(),
+        positionY: p(),
+        positionZ: p(),
+        forwardX: p(),
+        forwardY: p(),
+        forwardZ: p(),
+        upX: p(),
+        upY: p(),
+        upZ: p(),
       };
     }
   }

@@ -1,14 +1,23 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FADE_MS_DEFAULT, SpatialAudioGraph, TEARDOWN_MARGIN_MS } from '../../src/audio/graph';
 import { ONSET_POLL_MS, ONSET_TIMEOUT_MS } from '../../src/audio/onset';
-import { FakeAudioContext, fakeAudioDeps, type FakeGain, type FakePanner, type ParamEvent } from './fakes';
+import {
+  FakeAudioContext,
+  fakeAudioDeps,
+  type FakeGain,
+  type FakePanner,
+  type ParamEvent,
+} from './fakes';
 
 const track = (id: string) => ({ id, kind: 'audio' }) as unknown as MediaStreamTrack;
 
 function setup(opts: { fade_ms?: number; legacyListener?: boolean } = {}) {
   const ctx = new FakeAudioContext({ legacyListener: opts.legacyListener });
   const audio = fakeAudioDeps();
-  const graph = new SpatialAudioGraph(ctx as unknown as AudioContext, { ...audio, fade_ms: opts.fade_ms });
+  const graph = new SpatialAudioGraph(ctx as unknown as AudioContext, {
+    ...audio,
+    fade_ms: opts.fade_ms,
+  });
   return { ctx, graph, audio, master: ctx.gains[0]! };
 }
 
@@ -41,8 +50,15 @@ describe('audio graph: chains', () => {
     const { ctx, graph } = setup();
     graph.attach('p_1', track('t1'));
     const p = ctx.panners[0]!;
-    expect([p.distanceModel, p.refDistance, p.maxDistance, p.rolloffFactor, p.coneInnerAngle, p.coneOuterAngle, p.coneOuterGain])
-      .toEqual(['inverse', 1, 75, 1, 360, 360, 1]);
+    expect([
+      p.distanceModel,
+      p.refDistance,
+      p.maxDistance,
+      p.rolloffFactor,
+      p.coneInnerAngle,
+      p.coneOuterAngle,
+      p.coneOuterGain,
+    ]).toEqual(['inverse', 1, 75, 1, 360, 360, 1]);
   });
 
   it('holds the gain at 0 until samples arrive, then fades in linearly over 40..80 ms', () => {
@@ -83,7 +99,9 @@ describe('audio graph: chains', () => {
     vi.advanceTimersByTime(ONSET_TIMEOUT_MS);
     const ev = chainGain(ctx, 0).gain.events;
     expect(ramps(ev).map((r) => r.value)).toEqual([0]);
-    expect(ev.filter((e) => e.kind === 'set').map((e) => (e as { value: number }).value)).toEqual([0, 0]);
+    expect(ev.filter((e) => e.kind === 'set').map((e) => (e as { value: number }).value)).toEqual([
+      0, 0,
+    ]);
   });
 
   it('fades out over 40..80 ms from the current gain and tears down only after the ramp', () => {
@@ -155,7 +173,11 @@ describe('audio graph: chains', () => {
   });
 
   it('clamps the fade to 40..80 ms', () => {
-    for (const [asked, used] of [[5, 40], [500, 80], [50, 50]] as const) {
+    for (const [asked, used] of [
+      [5, 40],
+      [500, 80],
+      [50, 50],
+    ] as const) {
       const { ctx, graph } = setup({ fade_ms: asked });
       graph.attach('p', track('t'));
       ctx.analysers[0]!.level = 1;
@@ -185,16 +207,25 @@ describe('audio graph: poses', () => {
     const p = ctx.panners[0]!;
     expect(pos(p)).toEqual([-3, 1.7, -2]);
     expect(p.positionX.events[0]!.kind).toBe('set');
-    graph.setRemotePose('p_1', { x: -1, y: 0, z: 4 }, { forward: { x: 1, y: 0, z: 0 }, up: { x: 0, y: 1, z: 0 } });
+    graph.setRemotePose(
+      'p_1',
+      { x: -1, y: 0, z: 4 },
+      { forward: { x: 1, y: 0, z: 0 }, up: { x: 0, y: 1, z: 0 } },
+    );
     expect(pos(p)).toEqual([1, 0, 4]);
     expect(p.positionX.events.at(-1)!.kind).toBe('target');
-    expect([p.orientationX.last(), p.orientationY.last(), p.orientationZ.last()]).toEqual([-1, 0, 0]);
+    expect([p.orientationX.last(), p.orientationY.last(), p.orientationZ.last()]).toEqual([
+      -1, 0, 0,
+    ]);
     graph.setRemotePose('nobody', { x: 1, y: 1, z: 1 }); // ignored
   });
 
   it('drives the AudioListener through AudioParams', () => {
     const { ctx, graph } = setup();
-    graph.setListenerPose({ position: { x: 1, y: 1.7, z: 2 }, orientation: { forward: { x: 0, y: 0, z: 1 }, up: { x: 0, y: 1, z: 0 } } });
+    graph.setListenerPose({
+      position: { x: 1, y: 1.7, z: 2 },
+      orientation: { forward: { x: 0, y: 0, z: 1 }, up: { x: 0, y: 1, z: 0 } },
+    });
     const l = ctx.listener;
     expect([l.positionX!.last(), l.positionY!.last(), l.positionZ!.last()]).toEqual([-1, 1.7, 2]);
     expect([l.forwardX!.last(), l.forwardY!.last(), l.forwardZ!.last()]).toEqual([-0, 0, 1]);
@@ -203,7 +234,10 @@ describe('audio graph: poses', () => {
 
   it('falls back to setPosition/setOrientation without listener AudioParams', () => {
     const { ctx, graph } = setup({ legacyListener: true });
-    graph.setListenerPose({ position: { x: 1, y: 2, z: 3 }, orientation: { forward: { x: 1, y: 0, z: 0 }, up: { x: 0, y: 1, z: 0 } } });
+    graph.setListenerPose({
+      position: { x: 1, y: 2, z: 3 },
+      orientation: { forward: { x: 1, y: 0, z: 0 }, up: { x: 0, y: 1, z: 0 } },
+    });
     expect(ctx.listener.calls).toEqual([
       ['setPosition', -1, 2, 3],
       ['setOrientation', -1, 0, 0, -0, 1, 0],

@@ -37,10 +37,18 @@ function setup(opts: { random?: () => number } = {}) {
 }
 
 const snapshot = (revision: number, canHear: string[]) => ({
-  type: 'policy.snapshot', roomId: ROOM, participantId: ME, revision, canHear,
+  type: 'policy.snapshot',
+  roomId: ROOM,
+  participantId: ME,
+  revision,
+  canHear,
 });
 const delta = (revision: number, previousRevision: number, canHear: string[]) => ({
-  type: 'policy.audibility.delta', roomId: ROOM, revision, previousRevision, canHear,
+  type: 'policy.audibility.delta',
+  roomId: ROOM,
+  revision,
+  previousRevision,
+  canHear,
 });
 
 beforeEach(() => vi.useFakeTimers());
@@ -69,7 +77,12 @@ describe('policy socket: auth and revisions', () => {
     s.receive(delta(50, 49, ['b']));
     s.receive(delta(51, 50, ['c']));
     expect(s.sentJson().slice(1)).toEqual([
-      { type: 'policy.snapshot.request', roomId: ROOM, lastAppliedRevision: 47, reason: 'revision_gap' },
+      {
+        type: 'policy.snapshot.request',
+        roomId: ROOM,
+        lastAppliedRevision: 47,
+        reason: 'revision_gap',
+      },
     ]);
     expect(log.canHear.map((c) => c.revision)).toEqual([47]);
     s.receive(snapshot(50, ['b']));
@@ -96,10 +109,21 @@ describe('policy socket: auth and revisions', () => {
     socket.start();
     ws.last().open();
     ws.last().receiveRaw('{not json');
-    ws.last().receive({ type: 'policy.snapshot', roomId: ROOM, participantId: ME, revision: -1, canHear: [] });
+    ws.last().receive({
+      type: 'policy.snapshot',
+      roomId: ROOM,
+      participantId: ME,
+      revision: -1,
+      canHear: [],
+    });
     ws.last().receive({ ...snapshot(3, ['ok', 'bad id!']) });
     ws.last().receiveRaw(new ArrayBuffer(4));
-    expect(log.errors.map((e) => e.code)).toEqual(['POLICY_PROTOCOL', 'POLICY_PROTOCOL', 'POLICY_PROTOCOL', 'POLICY_PROTOCOL']);
+    expect(log.errors.map((e) => e.code)).toEqual([
+      'POLICY_PROTOCOL',
+      'POLICY_PROTOCOL',
+      'POLICY_PROTOCOL',
+      'POLICY_PROTOCOL',
+    ]);
     expect(log.canHear).toEqual([]);
     expect(socket.state.revision).toBe(0);
   });
@@ -108,12 +132,23 @@ describe('policy socket: auth and revisions', () => {
     const { socket, ws, log } = setup();
     socket.start();
     ws.last().open();
-    ws.last().receive({ type: 'policy.audience', roomId: ROOM, revision: 9, audience: ['p_2', 'p_1'] });
+    ws.last().receive({
+      type: 'policy.audience',
+      roomId: ROOM,
+      revision: 9,
+      audience: ['p_2', 'p_1'],
+    });
     expect(log.audience).toEqual([{ revision: 9, audience: ['p_1', 'p_2'] }]);
     expect(socket.ackAudience(9)).toBe(true);
-    expect(ws.last().sentJson().at(-1)).toEqual({ type: 'policy.audience.ack', roomId: ROOM, revision: 9 });
+    expect(ws.last().sentJson().at(-1)).toEqual({
+      type: 'policy.audience.ack',
+      roomId: ROOM,
+      revision: 9,
+    });
     ws.last().receive({
-      type: 'policy.pose.batch', roomId: ROOM, timestampMs: 1,
+      type: 'policy.pose.batch',
+      roomId: ROOM,
+      timestampMs: 1,
       poses: [{ participantId: 'p_2', position: { x: 1, y: 2, z: 3 } }],
     });
     expect(log.poses).toBe(1);
@@ -205,12 +240,23 @@ describe('policy socket: errors and reconnects', () => {
   });
 
   it('non-retryable policy.error: reported, the following close parks', () => {
-    for (const code of ['UNAUTHORIZED', 'FORBIDDEN', 'ROOM_NOT_FOUND', 'PARTICIPANT_NOT_FOUND', 'INVALID_PAYLOAD', 'STALE_REVISION']) {
+    for (const code of [
+      'UNAUTHORIZED',
+      'FORBIDDEN',
+      'ROOM_NOT_FOUND',
+      'PARTICIPANT_NOT_FOUND',
+      'INVALID_PAYLOAD',
+      'STALE_REVISION',
+    ]) {
       const { socket, ws, log } = setup();
       socket.start();
       ws.last().open();
       ws.last().receive({ type: 'policy.error', code, message: 'no' });
-      expect(log.errors[0]).toMatchObject({ code: 'POLICY_ERROR', serverCode: code, retryable: false });
+      expect(log.errors[0]).toMatchObject({
+        code: 'POLICY_ERROR',
+        serverCode: code,
+        retryable: false,
+      });
       ws.last().serverClose(1011);
       expect(socket.status).toBe('parked');
       vi.advanceTimersByTime(60_000);

@@ -12,23 +12,39 @@ const ROOM = 'room_alpha';
 const ME = 'p_123';
 
 const snap = (revision: number, canHear: string[]): SnapshotMessage => ({
-  type: 'policy.snapshot', roomId: ROOM, participantId: ME, revision, canHear,
+  type: 'policy.snapshot',
+  roomId: ROOM,
+  participantId: ME,
+  revision,
+  canHear,
 });
 const delta = (revision: number, previousRevision: number, canHear: string[]): DeltaMessage => ({
-  type: 'policy.audibility.delta', roomId: ROOM, revision, previousRevision, canHear,
+  type: 'policy.audibility.delta',
+  roomId: ROOM,
+  revision,
+  previousRevision,
+  canHear,
 });
 const aud = (revision: number, audience: string[]): AudienceMessage => ({
-  type: 'policy.audience', roomId: ROOM, revision, audience,
+  type: 'policy.audience',
+  roomId: ROOM,
+  revision,
+  audience,
 });
 
 /** Runs messages through the reducer, collecting every effect. */
-function run(state: PolicyState, ...msgs: (SnapshotMessage | DeltaMessage | AudienceMessage | 'auth' | 'timeout')[]) {
+function run(
+  state: PolicyState,
+  ...msgs: (SnapshotMessage | DeltaMessage | AudienceMessage | 'auth' | 'timeout')[]
+) {
   const effects: PolicyEffect[] = [];
   for (const m of msgs) {
     const input =
-      m === 'auth' ? { kind: 'authenticated' as const }
-      : m === 'timeout' ? { kind: 'snapshot-timeout' as const }
-      : { kind: 'message' as const, msg: m };
+      m === 'auth'
+        ? { kind: 'authenticated' as const }
+        : m === 'timeout'
+          ? { kind: 'snapshot-timeout' as const }
+          : { kind: 'message' as const, msg: m };
     const out = policyReduce(state, input);
     state = out.state;
     effects.push(...out.effects);
@@ -38,12 +54,18 @@ function run(state: PolicyState, ...msgs: (SnapshotMessage | DeltaMessage | Audi
 
 const fresh = () => run(initialPolicyState(ROOM, ME), 'auth').state;
 const canHearOf = (effects: PolicyEffect[]) =>
-  effects.filter((e) => e.kind === 'can-hear').map((e) => (e as { revision: number; canHear: readonly string[] }));
+  effects
+    .filter((e) => e.kind === 'can-hear')
+    .map((e) => e as { revision: number; canHear: readonly string[] });
 const requests = (effects: PolicyEffect[]) => effects.filter((e) => e.kind === 'request-snapshot');
 
 describe('policy revision rules', () => {
   it('applies the first snapshot after auth and chained deltas in order', () => {
-    const { state, effects } = run(fresh(), snap(44, ['p_101', 'p_205']), delta(45, 44, ['p_205', 'p_333']));
+    const { state, effects } = run(
+      fresh(),
+      snap(44, ['p_101', 'p_205']),
+      delta(45, 44, ['p_205', 'p_333']),
+    );
     expect(state.revision).toBe(45);
     expect(state.canHear).toEqual(['p_205', 'p_333']);
     expect(state.awaiting).toBeNull();
@@ -128,10 +150,14 @@ describe('policy revision rules', () => {
 
   it('snapshot timeout re-requests: reason reconnect after auth, stale after a gap', () => {
     let { effects } = run(fresh(), 'timeout');
-    expect(requests(effects)).toEqual([{ kind: 'request-snapshot', lastAppliedRevision: 0, reason: 'reconnect' }]);
+    expect(requests(effects)).toEqual([
+      { kind: 'request-snapshot', lastAppliedRevision: 0, reason: 'reconnect' },
+    ]);
     const gap = run(fresh(), snap(3, []), delta(6, 5, []));
     ({ effects } = run(gap.state, 'timeout'));
-    expect(requests(effects)).toEqual([{ kind: 'request-snapshot', lastAppliedRevision: 3, reason: 'stale' }]);
+    expect(requests(effects)).toEqual([
+      { kind: 'request-snapshot', lastAppliedRevision: 3, reason: 'stale' },
+    ]);
     const synced = run(fresh(), snap(3, []));
     ({ effects } = run(synced.state, 'timeout'));
     expect(effects).toEqual([]);
@@ -157,8 +183,16 @@ describe('policy revision rules', () => {
 
 describe('audience revisions', () => {
   it('applies newer, re-applies equal (lost ack), ignores older', () => {
-    const { state, effects } = run(fresh(), aud(5, ['a']), aud(5, ['a']), aud(4, ['old']), aud(6, ['b']));
-    expect(effects.filter((e) => e.kind === 'audience').map((e) => (e as { revision: number }).revision)).toEqual([5, 5, 6]);
+    const { state, effects } = run(
+      fresh(),
+      aud(5, ['a']),
+      aud(5, ['a']),
+      aud(4, ['old']),
+      aud(6, ['b']),
+    );
+    expect(
+      effects.filter((e) => e.kind === 'audience').map((e) => (e as { revision: number }).revision),
+    ).toEqual([5, 5, 6]);
     expect(state.audience).toEqual(['b']);
   });
 

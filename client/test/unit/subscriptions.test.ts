@@ -28,34 +28,82 @@ describe('subscription diff', () => {
 
 describe('audible selection and cap', () => {
   it('keeps everyone when under the cap, sorted by id, without duplicates', () => {
-    expect(selectAudible({ canHear: ['c', 'a', 'b', 'a'], positions: new Map(), listener: null, cap: 12 })).toEqual(['a', 'b', 'c']);
+    expect(
+      selectAudible({
+        canHear: ['c', 'a', 'b', 'a'],
+        positions: new Map(),
+        listener: null,
+        cap: 12,
+      }),
+    ).toEqual(['a', 'b', 'c']);
   });
 
   it('above the cap keeps the nearest by latest pose', () => {
-    const positions = new Map([['far', at(50)], ['near', at(1)], ['mid', at(10)], ['mid2', at(0, -11)]]);
-    expect(selectAudible({ canHear: ['far', 'near', 'mid', 'mid2'], positions, listener: origin, cap: 2 })).toEqual(['mid', 'near']);
+    const positions = new Map([
+      ['far', at(50)],
+      ['near', at(1)],
+      ['mid', at(10)],
+      ['mid2', at(0, -11)],
+    ]);
+    expect(
+      selectAudible({
+        canHear: ['far', 'near', 'mid', 'mid2'],
+        positions,
+        listener: origin,
+        cap: 2,
+      }),
+    ).toEqual(['mid', 'near']);
     // The listener moves next to "far": the choice follows.
-    expect(selectAudible({ canHear: ['far', 'near', 'mid', 'mid2'], positions, listener: at(49), cap: 2 })).toEqual(['far', 'mid']);
+    expect(
+      selectAudible({
+        canHear: ['far', 'near', 'mid', 'mid2'],
+        positions,
+        listener: at(49),
+        cap: 2,
+      }),
+    ).toEqual(['far', 'mid']);
   });
 
   it('without pose data is stable by participant id', () => {
     const canHear = ['p_9', 'p_3', 'p_7', 'p_1', 'p_5'];
-    expect(selectAudible({ canHear, positions: new Map(), listener: origin, cap: 3 })).toEqual(['p_1', 'p_3', 'p_5']);
+    expect(selectAudible({ canHear, positions: new Map(), listener: origin, cap: 3 })).toEqual([
+      'p_1',
+      'p_3',
+      'p_5',
+    ]);
     // Input order does not matter.
-    expect(selectAudible({ canHear: canHear.slice().reverse(), positions: new Map(), listener: origin, cap: 3 })).toEqual(['p_1', 'p_3', 'p_5']);
+    expect(
+      selectAudible({
+        canHear: canHear.slice().reverse(),
+        positions: new Map(),
+        listener: origin,
+        cap: 3,
+      }),
+    ).toEqual(['p_1', 'p_3', 'p_5']);
     // Unknown listener pose: poses cannot rank, ids do.
     const positions = new Map([['p_9', at(1)]]);
     expect(selectAudible({ canHear, positions, listener: null, cap: 2 })).toEqual(['p_1', 'p_3']);
   });
 
   it('ranks posed participants first, then the rest by id; ties by id', () => {
-    const positions = new Map([['z', at(5)], ['y', at(-5)]]);
-    expect(selectAudible({ canHear: ['a', 'b', 'y', 'z'], positions, listener: origin, cap: 3 })).toEqual(['a', 'y', 'z']);
-    expect(selectAudible({ canHear: ['a', 'b', 'y', 'z'], positions, listener: origin, cap: 1 })).toEqual(['y']);
+    const positions = new Map([
+      ['z', at(5)],
+      ['y', at(-5)],
+    ]);
+    expect(
+      selectAudible({ canHear: ['a', 'b', 'y', 'z'], positions, listener: origin, cap: 3 }),
+    ).toEqual(['a', 'y', 'z']);
+    expect(
+      selectAudible({ canHear: ['a', 'b', 'y', 'z'], positions, listener: origin, cap: 1 }),
+    ).toEqual(['y']);
   });
 
   it('never expands beyond policy', () => {
-    const positions = new Map([['outsider', at(0.1)], ['in1', at(30)], ['in2', at(40)]]);
+    const positions = new Map([
+      ['outsider', at(0.1)],
+      ['in1', at(30)],
+      ['in2', at(40)],
+    ]);
     const out = selectAudible({ canHear: ['in1', 'in2'], positions, listener: origin, cap: 12 });
     expect(out).toEqual(['in1', 'in2']);
     for (let cap = 0; cap <= 3; cap++) {
@@ -66,6 +114,14 @@ describe('audible selection and cap', () => {
   });
 
   it('excludes myself and host-removed participants (narrowing only)', () => {
-    expect(selectAudible({ canHear: ['me', 'a', 'gone'], positions: new Map(), listener: null, cap: 12, exclude: new Set(['me', 'gone']) })).toEqual(['a']);
+    expect(
+      selectAudible({
+        canHear: ['me', 'a', 'gone'],
+        positions: new Map(),
+        listener: null,
+        cap: 12,
+        exclude: new Set(['me', 'gone']),
+      }),
+    ).toEqual(['a']);
   });
 });
