@@ -40,6 +40,17 @@ static uint32_t copy_send(sim *s, const pv_socket_send *m) {
     return h;
 }
 
+/* --verbose: the message with (up to 24 of) its ids. */
+static void log_send(const sim *s, const sim_conn *c, const pv_socket_send *m) {
+    char ids[24 * 6 + 8] = "";
+    size_t used = 0;
+    for (uint32_t i = 0; i < m->id_count && i < 24 && s->verbose; i++)
+        used += (size_t)snprintf(ids + used, sizeof(ids) - used, " %s", m->ids[i]);
+    sim_log(s, "core -> %s conn %u: type %d rev %llu prev %llu ids %u:%s", s->pl[c->player].id,
+            m->conn_id, m->type, (unsigned long long)m->revision,
+            (unsigned long long)m->previous_revision, m->id_count, ids);
+}
+
 static void on_send(sim *s, const pv_socket_send *m) {
     sim_conn *c = sim_conn_get(s, m->conn_id);
     if (!c || !c->core_open || c->closing) {
@@ -47,11 +58,7 @@ static void on_send(sim *s, const pv_socket_send *m) {
         return;
     }
     sim_check_sent(s, c, m);
-    if (m->type != PV_SMSG_POSE_BATCH)
-        sim_log(s, "core -> %s conn %u: type %d rev %llu prev %llu ids %u%s%s", s->pl[c->player].id,
-                m->conn_id, m->type, (unsigned long long)m->revision,
-                (unsigned long long)m->previous_revision, m->id_count, m->id_count ? " first " : "",
-                m->id_count ? m->ids[0] : "");
+    if (m->type != PV_SMSG_POSE_BATCH) log_send(s, c, m);
     if (m->type == PV_SMSG_POSE_BATCH || !c->client_alive) return; /* clients ignore poses */
     if (m->type == PV_SMSG_DELTA) s->deltas++;
     if (m->type == PV_SMSG_SNAPSHOT) s->snapshots++;

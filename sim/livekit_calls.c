@@ -37,6 +37,8 @@ static uint32_t record_call(sim *s, const pv_livekit_call *c) {
 
 void sim_lk_on_call(sim *s, const pv_livekit_call *c) {
     s->lk.calls++;
+    sim_log(s, "core: call %llu method %d %s %s", (unsigned long long)c->call_id, c->method,
+            c->room_id, c->identity ? c->identity : "-");
     int64_t lat = sim_rng_range(&s->rng_lk, s->o.lk_latency_min_ms, s->o.lk_latency_max_ms);
     if (!s->lk.up) {
         result(s, c->call_id, PV_LK_FAILED, SIM_NO_BLOB, s->now_ms + 1 + lat / 8, 0);
@@ -111,8 +113,8 @@ void sim_lk_apply_call(sim *s, const sim_ev *ev) {
         if (o == PV_LK_OK) keep = ev->blob;
     }
     if (o == PV_LK_NOT_FOUND) s->lk.not_found++;
-    sim_log(s, "livekit: call %llu method %d %s sub %d tracks %u (TR_%u) -> %d",
-            (unsigned long long)l->call_id, l->type,
+    sim_log(s, "livekit: call %llu method %d room%d %s sub %d tracks %u (TR_%u) -> %d",
+            (unsigned long long)l->call_id, l->type, l->room,
             l->player == SIM_NOBODY ? "-" : s->pl[l->player].id, l->subscribe, l->n,
             l->n ? l->aux[0] : 0, o);
     if (ev->b & APPLY_ANSWER) result(s, l->call_id, o, keep, (int64_t)ev->a, 0);
