@@ -68,7 +68,7 @@ install_apt() {
   export DEBIAN_FRONTEND=noninteractive
   local aptlog
   aptlog=$(mktemp /tmp/install-deps-apt.XXXXXX)
-  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+  if ! { apt-get update -qq && apt-get install -y -qq "${missing[@]}"; } \
     >"$aptlog" 2>&1; then
     tail -40 "$aptlog"
     log "apt: FAILED (full log: $aptlog)"
