@@ -77,6 +77,7 @@ void pvh_format_date(char out[30], int64_t unix_s) {
 }
 
 int pvh_out_append(pvh_conn *c, const char *p, size_t n, int64_t now_ms) {
+    if (n == 0) return 0; /* p may be NULL for an empty body */
     size_t queued = c->out_len - c->out_off;
     if (queued + n > PVH_OUT_MAX_BYTES + PVH_OUT_HIGH_BYTES) return PV_EINVAL;
     if (queued == 0) {
