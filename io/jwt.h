@@ -26,7 +26,9 @@
  *  - RSA keys must be 2048..4096 bits.
  *
  * Times are wall-clock Unix epoch milliseconds passed in: nothing here reads
- * a clock. Nothing allocates; all buffers are caller-owned.
+ * a clock. Nothing allocates and nothing is static: all buffers are
+ * caller-owned or on the stack (pvjwt_verify uses about 24 KB of stack,
+ * pvjwt_sign_hs256 about 9 KB), so the functions are reentrant.
  */
 #ifndef PV_JWT_H
 #define PV_JWT_H
