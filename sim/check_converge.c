@@ -11,8 +11,8 @@
  * Malicious speaker: it never applies nor acknowledges an audience, and
  * never sets an allow-list (so LiveKit lets everyone subscribe). Once the
  * core sends it an audience that drops a listener, it must be gone from
- * LiveKit within audience_ack_deadline_ms + slack, unless a fault happened
- * meanwhile (then the clock restarts after settle_safety_ms).
+ * LiveKit within audience_ack_deadline_ms + slack, counted from the later of
+ * that send and settle_live_ms after the last fault.
  */
 #include <stdio.h>
 
@@ -80,8 +80,11 @@ void sim_check_malicious_tick(sim *s) {
         return;
     }
     int64_t slack = s->o.lk_latency_max_ms + s->o.cfg.livekit_backoff_max_ms + 500;
+    /* A fault can leave the core's view of LiveKit wrong until the next
+     * ListParticipants: the clock starts settle_live_ms after the last one. */
     int64_t start = s->chk.mal_shrink_ms;
-    if (s->last_fault_ms >= start) start = s->last_fault_ms + s->o.settle_safety_ms;
+    if (s->last_fault_ms + s->o.settle_live_ms > start)
+        start = s->last_fault_ms + s->o.settle_live_ms;
     if (s->now_ms > start + s->o.cfg.audience_ack_deadline_ms + slack)
         sim_fail(s,
                  "malicious: speaker %s (never acks) still in LiveKit %lld ms after a shrinking "

@@ -5,7 +5,8 @@
  *    clients near (oracle) to the moment the fake LiveKit forwards it;
  *  - exit -> unforwarded: from the pose delivery that made a forwarded pair
  *    far (> 26 m) to the moment LiveKit stops forwarding it.
- * A sample is dropped when its condition breaks before it resolves. Pending
+ * A sample is dropped when its condition breaks, or either client stops being
+ * ready, before it resolves. Pending
  * samples are re-examined whenever LiveKit's state changes, so latencies are
  * exact to the millisecond.
  */
@@ -42,8 +43,9 @@ static void scan(sim *s, sim_pending *v, uint32_t *n, sim_hist *h, int enter) {
     uint32_t k = 0;
     for (uint32_t i = 0; i < *n; i++) {
         const sim_pair *pr = &s->chk.pair[v[i].l][v[i].s];
-        int64_t cond = enter ? pr->near_since : pr->far_since;
+        int64_t cond = enter ? pr->near_since : pr->far_since, ready;
         if (cond < 0 || cond > v[i].since_ms) continue; /* condition broke: drop */
+        if (!sim_pair_ready(s, v[i].l, v[i].s, &ready) || ready > v[i].since_ms) continue;
         if (sim_lk_forwarded(s, v[i].l, v[i].s) == enter) {
             sim_hist_add(h, s->now_ms - v[i].since_ms);
             continue;
