@@ -355,7 +355,7 @@ void pvh_conn_eof(pvh_conn *c, int64_t now_ms) {
 
 const char *pvh_conn_output(const pvh_conn *c, size_t *len) {
     *len = out_queued(c);
-    return c->out + c->out_off;
+    return c->out ? c->out + c->out_off : "";
 }
 
 void pvh_conn_written(pvh_conn *c, size_t n, int64_t now_ms) {
