@@ -36,6 +36,7 @@ static void check_listener(sim *s, uint16_t l) {
     int n = pv_core_can_hear(s->core, room, s->pl[l].id, ids, PV_CAP_MAX);
     uint32_t cap = s->o.cfg.max_subscribed_voices;
     if (n < 0 || !s->oracle.has[l]) return;
+    s->chk.n_cap++;
     if ((uint32_t)n > cap) sim_fail(s, "cap: %s hears %d > %u", s->pl[l].id, n, cap);
     double worst = farthest_member(s, l, ids, n);
     if (worst < 0) return;

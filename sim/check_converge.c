@@ -76,6 +76,7 @@ void sim_check_malicious_tick(sim *s) {
     const sim_lk_part *lp = &s->lk.p[m];
     if (!lp->joined || lp->join_epoch != s->chk.mal_shrink_join) {
         s->chk.mal_shrink_ms = -1; /* removed (or gone): done */
+        s->chk.n_mal++;
         pset_clear(&s->chk.mal_last_aud);
         return;
     }

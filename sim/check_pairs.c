@@ -55,12 +55,15 @@ static int64_t max64(int64_t a, int64_t b) {
 static void check_far(sim *s, uint16_t l, uint16_t sp, const sim_pset *hear) {
     const sim_pair *pr = &s->chk.pair[l][sp];
     if (pr->far_since < 0 || s->now_ms - pr->far_since < SIM_WINDOW_MS) return;
+    s->chk.n_safety_core++;
     if (pset_has(hear, sp))
         sim_fail(s, "safety: %s hears %s in the core's canHear although > 26 m apart since %lld",
                  s->pl[l].id, s->pl[sp].id, (long long)pr->far_since);
     int64_t start = max64(pr->far_since, s->last_fault_ms + s->o.settle_safety_ms);
     int collusion = s->cl[l].role == ROLE_MAL_LISTENER && s->cl[sp].role == ROLE_MAL_SPEAKER;
-    if (s->now_ms - start >= SIM_WINDOW_MS && !collusion && sim_lk_forwarded(s, l, sp))
+    if (s->now_ms - start < SIM_WINDOW_MS || collusion) return;
+    s->chk.n_safety_lk++;
+    if (sim_lk_forwarded(s, l, sp))
         sim_fail(s,
                  "safety: LiveKit forwards %s -> %s although > 26 m apart since %lld "
                  "(last fault %lld)",
@@ -75,6 +78,7 @@ static void check_near(sim *s, uint16_t l, uint16_t sp) {
     int64_t from = max64(s->liveness_start_ms, s->last_fault_ms) + s->o.settle_live_ms;
     int64_t start = max64(max64(pr->near_since, ready), from);
     if (s->now_ms - start < SIM_WINDOW_MS) return;
+    s->chk.n_liveness++;
     int fwd = sim_lk_forwarded(s, l, sp), applied = pset_has(&s->cl[l].hear, sp);
     if (!fwd || !applied)
         sim_fail(s,
@@ -101,7 +105,7 @@ static void check_band(sim *s, uint16_t l, uint16_t sp) {
         pr->band_state = -1;
     } else if (pr->band_state < 0) {
         pr->band_state = (int8_t)st;
-    } else if (st != pr->band_state) {
+    } else if (s->chk.n_band++, st != pr->band_state) {
         sim_fail(s, "flapping: pair %s/%s in (24, 26] since %lld changed in_range %d -> %d",
                  s->pl[l].id, s->pl[sp].id, (long long)pr->band_since, pr->band_state, st);
     }

@@ -101,6 +101,7 @@ static int on_delta(sim *s, uint16_t p, uint32_t h) {
         return 1;
     }
     if (l->revision <= c->rev) return 0; /* stale */
+    if ((s->sabotage & SIM_BREAK_SKIP_DELTAS) && ++s->skipped % 4 == 0) return 0;
     if (l->prev_revision != c->rev) {
         request_snapshot(s, p);
         hold(s, c, h);

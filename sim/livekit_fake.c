@@ -16,6 +16,7 @@
 int sim_lk_forwarded(const sim *s, uint16_t l, uint16_t sp) {
     const sim_lk_part *L = &s->lk.p[l], *S = &s->lk.p[sp];
     if (l == sp || !L->joined || !S->joined || L->room != S->room || !S->track) return 0;
+    if (s->sabotage & SIM_BREAK_LK_FORWARD_ALL) return 1;
     int subscribed = s->cl[l].role == ROLE_MAL_LISTENER || L->sub[sp] == S->track;
     int allowed = S->allow_all || pset_has(&S->allow, l);
     return subscribed && allowed;

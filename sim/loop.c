@@ -104,10 +104,11 @@ static void schedule_run(sim *s) {
     sim_schedule(s, SIM_CHECK_TICK_MS, &ev);
 }
 
-int sim_init(sim *s, uint64_t seed, int64_t safety_ms_override, int verbose) {
+int sim_init(sim *s, uint64_t seed, int64_t safety_ms_override, int verbose, uint32_t sabotage) {
     memset(s, 0, sizeof(*s));
     sim_opts_derive(&s->o, seed, safety_ms_override);
     s->verbose = verbose;
+    s->sabotage = sabotage;
     s->trace = 0xcbf29ce484222325ull;
     s->core_wake_ms = PV_NEVER;
     s->last_fault_ms = -1000000;

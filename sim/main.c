@@ -23,7 +23,9 @@ static int usage(void) {
     fprintf(stderr, "usage: pv-sim --seed N [--duration-ms D] [--verbose] [--quiet]\n"
                     "       pv-sim --swarm (--first-seed F --count C | --seeds-file FILE) "
                     "[--hist-out FILE] [--duration-ms D]\n"
-                    "       pv-sim --merge-hist FILE...\n");
+                    "       pv-sim --merge-hist FILE...\n"
+                    "       --break lk-forward-all|skip-deltas: deliberate fake defects "
+                    "(checker self-test)\n");
     return 2;
 }
 
@@ -36,11 +38,37 @@ static int parse_u64(const char *s, uint64_t *out) {
     return 0;
 }
 
+/* Returns 0, or -1 for an unknown --break name. */
+static int parse_break(const char *v, uint32_t *flags) {
+    if (!strcmp(v, "lk-forward-all"))
+        *flags |= SIM_BREAK_LK_FORWARD_ALL;
+    else if (!strcmp(v, "skip-deltas"))
+        *flags |= SIM_BREAK_SKIP_DELTAS;
+    else
+        return -1;
+    return 0;
+}
+
+/* Options that take a value; returns 0 when a (with v) was understood. */
+static int parse_valued(const char *a, const char *v, cli *c) {
+    uint64_t x;
+    if (!strcmp(a, "--seed")) return c->has_seed = 1, parse_u64(v, &c->seed);
+    if (!strcmp(a, "--first-seed")) return parse_u64(v, &c->first_seed);
+    if (!strcmp(a, "--count")) return parse_u64(v, &c->count);
+    if (!strcmp(a, "--duration-ms")) {
+        if (parse_u64(v, &x)) return -1;
+        c->duration_ms = (int64_t)x;
+        return 0;
+    }
+    if (!strcmp(a, "--hist-out")) return c->hist_out = v, 0;
+    if (!strcmp(a, "--seeds-file")) return c->seeds_file = v, 0;
+    if (!strcmp(a, "--break")) return parse_break(v, &c->sabotage);
+    return -1;
+}
+
 static int parse(int argc, char **argv, cli *c) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        uint64_t x;
         if (!strcmp(a, "--verbose"))
             c->verbose++;
         else if (!strcmp(a, "--quiet"))
@@ -49,22 +77,10 @@ static int parse(int argc, char **argv, cli *c) {
             c->swarm = 1;
         else if (!strcmp(a, "--merge-hist"))
             c->merge = argv + i + 1, c->n_merge = argc - i - 1, i = argc;
-        else if (!v)
+        else if (i + 1 >= argc || parse_valued(a, argv[i + 1], c) != 0)
             return -1;
-        else if (!strcmp(a, "--seed") && !parse_u64(v, &c->seed))
-            c->has_seed = 1, i++;
-        else if (!strcmp(a, "--first-seed") && !parse_u64(v, &c->first_seed))
-            i++;
-        else if (!strcmp(a, "--count") && !parse_u64(v, &c->count))
-            i++;
-        else if (!strcmp(a, "--duration-ms") && !parse_u64(v, &x))
-            c->duration_ms = (int64_t)x, i++;
-        else if (!strcmp(a, "--hist-out"))
-            c->hist_out = v, i++;
-        else if (!strcmp(a, "--seeds-file"))
-            c->seeds_file = v, i++;
         else
-            return -1;
+            i++;
     }
     return 0;
 }
@@ -95,6 +111,11 @@ static void print_report(const sim *s) {
            (unsigned long long)s->lk.calls_timeout, (unsigned long long)s->lk.not_found,
            (unsigned long long)s->lk.removed, (unsigned long long)s->lk.restarts,
            (unsigned long long)s->lk.webhooks, (long long)s->chk.converged_ms, s->q.high_water);
+    printf("checks evaluated: safety(core)=%llu safety(livekit)=%llu liveness=%llu no-flap=%llu "
+           "cap=%llu malicious=%llu\n",
+           (unsigned long long)s->chk.n_safety_core, (unsigned long long)s->chk.n_safety_lk,
+           (unsigned long long)s->chk.n_liveness, (unsigned long long)s->chk.n_band,
+           (unsigned long long)s->chk.n_cap, (unsigned long long)s->chk.n_mal);
     sim_hist_print("enter->forwarded", &s->met.enter_ms);
     sim_hist_print("exit->unforwarded", &s->met.exit_ms);
 }
@@ -108,7 +129,7 @@ static void print_failure(const sim *s) {
 /* One run. Returns 0 pass, 1 property failure, 2 setup error. */
 int sim_run_one(uint64_t seed, const cli *c, run_result *res) {
     static sim s; /* large: keep it off the stack */
-    if (sim_init(&s, seed, safety_for(seed, c->duration_ms), c->verbose) != 0) {
+    if (sim_init(&s, seed, safety_for(seed, c->duration_ms), c->verbose, c->sabotage) != 0) {
         fprintf(stderr, "pv-sim: cannot initialise seed %" PRIu64 "\n", seed);
         sim_free(&s);
         return 2;

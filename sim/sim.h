@@ -220,11 +220,21 @@ typedef struct sim_check {
     uint32_t mal_shrink_join;
     int64_t converged_ms;
     uint64_t checks;
+    /* how often each property was actually evaluated (a check that never
+     * runs proves nothing; the report prints these) */
+    uint64_t n_safety_core, n_safety_lk, n_liveness, n_band, n_cap, n_mal;
 } sim_check;
+
+/* Deliberate defects in the fakes (--break NAME) that prove the checkers can
+ * fail: `make test-sim` runs each and expects the named property to fire. */
+#define SIM_BREAK_LK_FORWARD_ALL 1u /* LiveKit forwards every published track */
+#define SIM_BREAK_SKIP_DELTAS    2u /* clients silently drop every 4th delta */
 
 typedef struct sim {
     sim_opts o;
     int verbose;
+    uint32_t sabotage; /* SIM_BREAK_* */
+    uint32_t skipped;
     int64_t now_ms, end_ms;
     sim_queue q;
     pv_core *core;
@@ -260,7 +270,7 @@ typedef struct sim {
 } sim;
 
 /* loop.c */
-int sim_init(sim *s, uint64_t seed, int64_t safety_ms_override, int verbose);
+int sim_init(sim *s, uint64_t seed, int64_t safety_ms_override, int verbose, uint32_t sabotage);
 void sim_free(sim *s);
 int sim_run(sim *s); /* 0 pass, 1 property failure */
 void sim_schedule(sim *s, int64_t at_ms, const sim_ev *ev);

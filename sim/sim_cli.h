@@ -12,6 +12,7 @@ typedef struct cli {
     uint64_t seed, first_seed, count;
     int64_t duration_ms;
     int verbose, quiet, swarm, has_seed;
+    uint32_t sabotage;
     const char *hist_out, *seeds_file;
     char **merge;
     int n_merge;

@@ -17,6 +17,20 @@ pass=$((pass + ${1:-0})) fail=$((fail + ${2:-1}))
 echo "sim: $seeds seeds took $(($(date +%s) - start)) s"
 sim/determinism.sh "$bin" "$det"
 count $?
+# Checker self-test: deliberately broken fakes must be caught.
+selftest() {
+    res=$("$bin" --seed 1 --quiet --break "$1" 2>&1)
+    if [ $? -ne 0 ] && printf '%s' "$res" | grep -q "$2"; then
+        echo "sim: --break $1 caught ($2)"
+        return 0
+    fi
+    echo "sim: --break $1 NOT caught (expected '$2'): $res"
+    return 1
+}
+selftest lk-forward-all "safety: LiveKit forwards"
+count $?
+selftest skip-deltas "applied=0\|applied canHear"
+count $?
 if grep -qE '^[[:space:]]*[0-9]' "$file"; then
     "$bin" --swarm --seeds-file "$file" >"$out/test-seeds-file.log" 2>&1
     grep -E '^(FAILED|reproduce)' "$out/test-seeds-file.log"
