@@ -78,6 +78,16 @@ static const entry table[] = {
      "participants in all rooms"},
     {"MAX_POLICY_SOCKETS", T_U32, R_NO, O(max_policy_sockets), "10000", 1, 1000000, NULL,
      "policy WebSocket connections"},
+    {"POLICY_SOCKET_MAX_MESSAGE_BYTES", T_U32, R_NO, O(ws_max_message_bytes), "4096", 256, 65536,
+     NULL, "largest client message on a policy socket (beyond: close 1009)"},
+    {"POLICY_SOCKET_QUEUE_BYTES", T_U32, R_NO, O(ws_queue_bytes), "65536", 16384, 4194304, NULL,
+     "output bound per policy socket; a slower client gets a fresh snapshot instead"},
+    {"POLICY_SOCKET_SEND_BUFFER_BYTES", T_U32, R_NO, O(ws_send_buffer_bytes), "65536", 4096,
+     16777216, NULL, "kernel send buffer (SO_SNDBUF) of a policy socket"},
+    {"POLICY_SOCKET_PING_INTERVAL_MS", T_MS, R_NO, O(ws_ping_interval_ms), "15000", 100, DAY_MS,
+     NULL, "WebSocket ping interval of policy sockets"},
+    {"POLICY_SOCKET_IDLE_TIMEOUT_MS", T_MS, R_NO, O(ws_idle_timeout_ms), "45000", 200, DAY_MS, NULL,
+     "nothing received for this long closes a policy socket (1001)"},
     {"MAX_CONNECTIONS", T_U32, R_NO, O(max_connections), "1024", 1, 1000000, NULL,
      "open HTTP connections (beyond: accepted and closed at once)"},
     {"MAX_CONNECTIONS_PER_IP", T_U32, R_NO, O(max_connections_per_ip), "128", 0, 1000000, NULL,
@@ -385,6 +395,9 @@ static int check_cross(pvcfg *c, char *err) {
     if (c->max_body_bytes < 64u * c->max_policy_batch_size)
         return fail(err, "MAX_BODY_BYTES", "too small for MAX_POLICY_BATCH_SIZE poses (%u bytes)",
                     64u * c->max_policy_batch_size);
+    if (c->ws_idle_timeout_ms <= c->ws_ping_interval_ms)
+        return fail(err, "POLICY_SOCKET_IDLE_TIMEOUT_MS",
+                    "must exceed POLICY_SOCKET_PING_INTERVAL_MS");
     if (strncmp(c->livekit_url, "ws", 2) != 0 && strncmp(c->livekit_url, "http", 4) != 0)
         return fail(err, "LIVEKIT_URL", "must be set");
     if (!c->public_base_url[0] || strncmp(c->public_base_url, "ws", 2) == 0)

@@ -74,6 +74,9 @@ typedef struct pvcfg {
     /* core capacity */
     uint32_t max_room_size, max_policy_batch_size, max_rooms, max_participants;
     uint32_t max_policy_sockets;
+    /* policy sockets (WebSocket) */
+    uint32_t ws_max_message_bytes, ws_queue_bytes, ws_send_buffer_bytes;
+    int64_t ws_ping_interval_ms, ws_idle_timeout_ms;
     /* HTTP limits */
     uint32_t max_connections, max_connections_per_ip, max_header_bytes, max_body_bytes;
     int64_t idle_timeout_ms, request_timeout_ms, write_timeout_ms, shutdown_timeout_ms;
