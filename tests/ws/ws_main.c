@@ -1,0 +1,158 @@
+/*
+ * ws_main.c - runner of the policy socket protocol tests:
+ * `test_ws DAEMON [FILTER]` runs every registered case (or those whose
+ * name contains FILTER) against the real binary over loopback and prints
+ * "ws: N passed, M failed". Also the kit of ws_kit.h.
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json_out.h"
+#include "secrets.h"
+#include "tokens.h"
+#include "ws_kit.h"
+
+#define MAX_CASES 64
+
+int bb_case_failed;
+int bb_lk_port;
+static struct {
+    const char *name;
+    bb_fn fn;
+} cases[MAX_CASES];
+static int n_cases;
+
+void bb_register(const char *name, bb_fn fn) {
+    if (n_cases < MAX_CASES) {
+        cases[n_cases].name = name;
+        cases[n_cases].fn = fn;
+        n_cases++;
+    }
+}
+
+/* ---- kit ---- */
+
+int ws_up(bb_daemon *d, bb_env *e, ...) {
+    bb_env_default(e, bb_free_port(), bb_lk_port);
+    bb_env_set(e, "LOG_LEVEL", getenv("WS_DEBUG") ? "debug" : "info");
+    va_list ap;
+    va_start(ap, e);
+    for (;;) {
+        const char *name = va_arg(ap, const char *);
+        if (!name) break;
+        const char *value = va_arg(ap, const char *);
+        if (value)
+            bb_env_set(e, name, value);
+        else
+            bb_env_unset(e, name);
+    }
+    va_end(ap);
+    return bb_daemon_start(d, e);
+}
+
+int64_t ws_wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int ws_session(int port, const char *room, const char *participant, char *token) {
+    char body[256];
+    snprintf(body, sizeof body, "{\"participantId\":\"%s\",\"roomId\":\"%s\"}", participant, room);
+    static bb_resp r;
+    int st = bb_req(port, "POST", "/sessions", BB_AUTH BB_JSON, body, &r);
+    token[0] = '\0';
+    if (st == 200 && !wsc_str(r.body, "policySocketToken", token, WS_TOKEN_MAX)) return -1;
+    return st;
+}
+
+int ws_poses(int port, const char *room, const ws_pose *p, int n) {
+    char body[8192];
+    int w = snprintf(body, sizeof body, "{\"roomId\":\"%s\",\"timestampMs\":%lld,\"poses\":[", room,
+                     (long long)ws_wall_ms());
+    for (int i = 0; i < n; i++)
+        w += snprintf(body + w, sizeof body - (size_t)w,
+                      "%s{\"participantId\":\"%s\",\"position\":{\"x\":%g,\"y\":%g,\"z\":%g}}",
+                      i ? "," : "", p[i].id, p[i].x, p[i].y, p[i].z);
+    snprintf(body + w, sizeof body - (size_t)w, "]}");
+    static bb_resp r;
+    return bb_req(port, "POST", "/policy/poses", BB_AUTH BB_JSON, body, &r);
+}
+
+int ws_mint(char *token, const char *room, const char *participant, int64_t issued_at_wall_ms,
+            int64_t ttl_s) {
+    pvsecret s;
+    const char *why;
+    memset(&s, 0, sizeof s);
+    if (pvsecret_set(&s, BB_POL_SECRET, NULL, 0, &why) < 0) return -1;
+    static char mem[PVTOK_BUF_BYTES];
+    pvbuf b;
+    pvbuf_init(&b, mem, sizeof mem);
+    if (pvtok_policy_mint(&b, &s, room, participant, issued_at_wall_ms, ttl_s, NULL) < 0) return -1;
+    snprintf(token, WS_TOKEN_MAX, "%s", b.p);
+    return 0;
+}
+
+int ws_open_auth(wsc *c, int port, const char *token) {
+    if (wsc_connect(c, port, NULL) < 0) return -1;
+    char msg[WS_TOKEN_MAX + 64];
+    snprintf(msg, sizeof msg, "{\"type\":\"auth\",\"token\":\"%s\"}", token);
+    return wsc_send_text(c, msg);
+}
+
+int ws_expect(wsc *c, const char *type, int timeout_ms, char *out, size_t cap) {
+    const char *m = wsc_recv_skip(c, "policy.pose.batch", timeout_ms);
+    char t[64];
+    if (m && strcmp(wsc_type(m, t, sizeof t), type) == 0) {
+        if (out) snprintf(out, cap, "%s", m);
+        return 0;
+    }
+    fprintf(stderr, "  expected %s, got %s (closed %d code %u)\n", type, m ? m : "nothing",
+            c->closed, c->close_code);
+    return -1;
+}
+
+/* ---- runner ---- */
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_ws DAEMON [FILTER]\n");
+        return 2;
+    }
+    bb_daemon_path = argv[1];
+    const char *filter = argc > 2 ? argv[2] : NULL;
+    signal(SIGPIPE, SIG_IGN);
+    srand((unsigned)getpid());
+    snprintf(bb_tmpdir, sizeof bb_tmpdir, "/tmp/pvws.XXXXXX");
+    if (!mkdtemp(bb_tmpdir)) return 2;
+    bb_lk_port = bb_lk_start();
+    qsort(cases, (size_t)n_cases, sizeof cases[0], by_name);
+    int passed = 0, failed = 0;
+    for (int i = 0; i < n_cases; i++) {
+        if (filter && !strstr(cases[i].name, filter)) continue;
+        bb_case_failed = 0;
+        bb_lk_reset();
+        int64_t t0 = bb_now_ms();
+        cases[i].fn();
+        int64_t ms = bb_now_ms() - t0;
+        if (bb_case_failed) {
+            failed++;
+            printf("not ok %s (%lld ms)\n", cases[i].name, (long long)ms);
+        } else {
+            passed++;
+            printf("ok %s (%lld ms)\n", cases[i].name, (long long)ms);
+        }
+        fflush(stdout);
+    }
+    printf("ws: %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
