@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ev_shell.h"
+#include "ev_ws.h"
 
 #define VERSION "0.1.0"
 
@@ -27,6 +28,7 @@ typedef struct daemon {
     pvs_clock clk;
     pvapp *app;
     pvs_server *srv;
+    pvws_ev *ws; /* policy sockets */
     pvhc *http;
     ev_prepare before_sleep;
     ev_timer core_timer, shutdown_timer;
@@ -90,7 +92,8 @@ static void core_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents) {
     daemon_t *d = w->data;
     pvs_server_before_sleep(d->srv);
-    if (d->draining && pvs_server_connections(d->srv) == 0 && !pvapp_busy(d->app)) {
+    if (d->draining && pvs_server_connections(d->srv) == 0 && pvws_ev_sockets(d->ws) == 0 &&
+        !pvapp_busy(d->app)) {
         log_line(d, PV_LOG_INFO, "drained, exiting", NULL, NULL);
         ev_break(loop, EVBREAK_ALL);
     }
@@ -103,6 +106,7 @@ static void shutdown_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
     snprintf(n, sizeof n, "%u", pvs_server_connections(d->srv));
     log_line(d, PV_LOG_WARN, "shutdown timeout, closing connections", "open", n);
     pvs_server_close_all(d->srv);
+    pvws_ev_close_all(d->ws);
     ev_break(loop, EVBREAK_ALL);
 }
 
@@ -116,6 +120,7 @@ static void sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents) {
              w->signum == SIGINT ? "SIGINT" : "SIGTERM");
     pvapp_drain(d->app);
     pvs_server_drain(d->srv);
+    pvws_ev_drain(d->ws);
     ev_timer_set(&d->shutdown_timer, (double)d->cfg.shutdown_timeout_ms / 1000.0, 0.0);
     ev_timer_start(loop, &d->shutdown_timer);
 }
@@ -189,6 +194,7 @@ static int start(daemon_t *d, char *err) {
                                      .request_timeout_ms = d->cfg.request_timeout_ms,
                                      .write_timeout_ms = d->cfg.write_timeout_ms}};
     if (pvs_server_new(&d->srv, d->loop, &so, d->app, &d->log, &d->clk, err) < 0) return -1;
+    if (pvws_ev_new(&d->ws, d->loop, d->app, &d->log, &d->clk, &d->cfg, err) < 0) return -1;
     return 0;
 }
 
@@ -244,6 +250,7 @@ int main(int argc, char **argv) {
     ev_run(d->loop, 0);
     pvhc_free(d->http); /* completes pending calls with "cancelled" */
     pvs_server_free(d->srv);
+    pvws_ev_free(d->ws);
     pvapp_free(d->app);
     log_line(d, PV_LOG_INFO, "stopped", NULL, NULL);
     pvlog_flush(&d->log);
