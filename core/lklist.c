@@ -4,8 +4,8 @@
  *
  * Every livekit_reconcile_interval_ms a room asks LiveKit who is connected
  * and which microphone track each one publishes. The answer replaces the
- * webhook-derived state, except for participants whose LiveKit state changed
- * after the call was issued (the answer may predate that change). A failed
+ * webhook-derived state, except the presence or track of a participant that
+ * a webhook changed after the call was issued (the answer may predate it). A failed
  * call is retried after livekit_backoff_min_ms, doubling up to _max_ms.
  */
 #include <string.h>
@@ -31,6 +31,7 @@ static void list_at(pv_core *c, uint32_t r, int64_t delay_ms) {
 /* Asks for a ListParticipants of room r soon (livekit_backoff_min_ms): a
  * webhook was dropped on a same-second tie, and only LiveKit can tell. */
 void pv_lk_list_soon(pv_core *c, uint32_t r) {
+    if (c->rooms[r].list_inflight) c->rooms[r].list_again = 1; /* may predate the event */
     list_at(c, r, c->cfg.livekit_backoff_min_ms);
 }
 
@@ -62,13 +63,20 @@ static const pv_lk_participant *listed(const pv_livekit_result *res, const char 
     return NULL;
 }
 
-static void apply_member(pv_core *c, uint32_t slot, const pv_lk_participant *lp) {
+/* Applies what LiveKit listed for one participant, except what webhooks
+ * changed after the call was issued (the list may predate them). */
+static void apply_member(pv_core *c, uint32_t slot, const pv_lk_participant *lp,
+                         int64_t issued_ms) {
     pv_part *p = &c->parts[slot];
+    int presence_fresh = p->presence_changed_ms >= issued_ms;
+    int trk_fresh = p->trk_changed_ms >= issued_ms;
     if (!lp) {
+        if (presence_fresh || trk_fresh) return;
         if (p->lk_present || p->has_mic) pv_lk_set_absent(c, slot);
         return;
     }
-    if (!p->lk_present) pv_lk_set_present(c, slot);
+    if (!p->lk_present && !presence_fresh) pv_lk_set_present(c, slot);
+    if (trk_fresh) return;
     const char *sid = lp->mic_track_sid;
     if (sid && !memchr(sid, '\0', PV_TRACK_SID_MAX + 1)) sid = NULL; /* too long: ignore */
     int had_mic = p->has_mic;
@@ -81,6 +89,8 @@ void pv_lk_list_result(pv_core *c, const pv_call *call, const pv_livekit_result 
     pv_room *room = &c->rooms[call->room];
     if (!room->live || room->uid != call->room_uid) return;
     room->list_inflight = 0;
+    if (room->list_again) list_at(c, call->room, c->cfg.livekit_backoff_min_ms);
+    room->list_again = 0;
     if (res->outcome == PV_LK_FAILED) { /* retried with backoff, like every call */
         list_at(c, call->room, room->list_backoff_ms);
         room->list_backoff_ms *= 2;
@@ -92,10 +102,9 @@ void pv_lk_list_result(pv_core *c, const pv_call *call, const pv_livekit_result 
     uint32_t r = call->room;
     for (uint32_t i = 0; i < room->n; i++) {
         uint32_t slot = room->members[i];
-        if (c->parts[slot].lk_changed_ms >= call->issued_ms) continue;
         const pv_lk_participant *lp = NULL;
         if (res->outcome == PV_LK_OK) lp = listed(res, c->parts[slot].id);
-        apply_member(c, slot, lp);
+        apply_member(c, slot, lp, call->issued_ms);
     }
     PV_ASSERT(c->rooms[r].live);
 }

@@ -3,7 +3,10 @@
  * canHear.
  *
  * desired(L) = the microphone tracks of the speakers in canHear(L) whose
- * track SID is known; applied(L) = what LiveKit confirmed. Per listener at
+ * track SID is known; applied(L) = what LiveKit confirmed, plus the entries
+ * of failed calls marked uncertain (a timed-out call may have been applied):
+ * an uncertain entry is unsubscribed if not desired and re-subscribed if
+ * desired. Per listener at
  * most one UpdateSubscriptions is in flight, and removals go first (an
  * unsubscribe call before any subscribe call: never more than the cap, and
  * audio that must stop stops first). Failures back off exponentially from
@@ -55,17 +58,28 @@ static int entry_live(const pv_core *c, const pv_lk_entry *e) {
     return s->live && s->uid == e->speaker_uid && s->has_mic && s->mic_gen == e->mic_gen;
 }
 
-static int entry_in(const pv_lk_entry *list, uint32_t n, const pv_lk_entry *e) {
+/* Index of e (same speaker and track generation) in list, or -1. */
+static int entry_at(const pv_lk_entry *list, uint32_t n, const pv_lk_entry *e) {
     for (uint32_t i = 0; i < n; i++)
-        if (list[i].speaker_uid == e->speaker_uid && list[i].mic_gen == e->mic_gen) return 1;
-    return 0;
+        if (list[i].speaker_uid == e->speaker_uid && list[i].mic_gen == e->mic_gen) return (int)i;
+    return -1;
+}
+
+static int entry_in(const pv_lk_entry *list, uint32_t n, const pv_lk_entry *e) {
+    return entry_at(list, n, e) >= 0;
+}
+
+/* 1 if LiveKit surely holds subscription e for listener p. */
+static int surely_applied(const pv_part *p, const pv_lk_entry *e) {
+    int i = entry_at(p->applied, p->applied_n, e);
+    return i >= 0 && !p->applied[i].uncertain;
 }
 
 static uint32_t desired(const pv_core *c, const pv_part *p, pv_lk_entry *out) {
     uint32_t n = 0;
     for (uint32_t i = 0; i < p->hear_count; i++) {
         const pv_part *s = &c->parts[p->hear_slot[i]];
-        pv_lk_entry e = {p->hear_slot[i], p->hear_uid[i], s->mic_gen};
+        pv_lk_entry e = {p->hear_slot[i], p->hear_uid[i], s->mic_gen, 0};
         if (s->live && s->uid == e.speaker_uid && s->has_mic) out[n++] = e;
     }
     return n;
@@ -131,7 +145,7 @@ static int lk_step(pv_core *c, uint32_t slot) {
         return 1;
     }
     for (uint32_t i = 0; i < nw; i++)
-        if (!entry_in(p->applied, p->applied_n, &want[i])) diff[nd++] = want[i];
+        if (!surely_applied(p, &want[i])) diff[nd++] = want[i];
     if (nd == 0) return 0;
     issue_update(c, slot, 1, diff, nd);
     return 1;
@@ -186,18 +200,22 @@ static void backoff(pv_core *c, uint32_t slot) {
         p->lk_backoff_ms = c->cfg.livekit_backoff_max_ms;
 }
 
-static void apply(pv_part *p, const pv_call *call, uint32_t cap) {
+/* A confirmed call: subscriptions become certain, unsubscriptions go. A
+ * failed one (a timeout may still have been applied) leaves its entries
+ * uncertain: the next pass re-sends what desired says for them. */
+static void apply(pv_part *p, const pv_call *call, uint32_t cap, int ok) {
     for (uint32_t i = 0; i < call->n; i++) {
-        const pv_lk_entry *e = &call->entries[i];
-        int have = entry_in(p->applied, p->applied_n, e);
-        if (call->subscribe && !have) {
-            PV_ASSERT(p->applied_n < cap);
-            p->applied[p->applied_n++] = *e;
-        } else if (!call->subscribe && have) {
-            uint32_t j = 0;
-            while (p->applied[j].speaker_uid != e->speaker_uid ||
-                   p->applied[j].mic_gen != e->mic_gen)
-                j++;
+        pv_lk_entry e = call->entries[i];
+        int j = entry_at(p->applied, p->applied_n, &e);
+        if (!ok || call->subscribe) {
+            e.uncertain = !ok;
+            if (j >= 0) {
+                p->applied[j] = e;
+            } else {
+                PV_ASSERT(p->applied_n < cap);
+                p->applied[p->applied_n++] = e;
+            }
+        } else if (j >= 0) {
             p->applied[j] = p->applied[--p->applied_n];
         }
     }
@@ -217,12 +235,13 @@ void pv_lk_update_result(pv_core *c, const pv_call *call, pv_lk_outcome outcome)
     pv_part *p = &c->parts[slot];
     p->call = PV_NONE;
     if (outcome == PV_LK_OK) {
-        apply(p, call, c->cfg.max_subscribed_voices);
+        apply(p, call, c->cfg.max_subscribed_voices, 1);
         p->lk_backoff_ms = c->cfg.livekit_backoff_min_ms;
         pv_lk_mark(c, slot);
     } else if (outcome == PV_LK_NOT_FOUND) {
         pv_lk_set_absent(c, slot);
     } else {
+        apply(p, call, c->cfg.max_subscribed_voices, 0);
         backoff(c, slot);
     }
 }

@@ -136,6 +136,7 @@ static void part_init(pv_core *c, pv_part *p, uint32_t r, const char *pid) {
     p->aud_rev = c->rooms[r].revision;
     p->lk_backoff_ms = c->cfg.livekit_backoff_min_ms;
     p->lk_event_s = p->trk_event_s = INT64_MIN;
+    p->presence_changed_ms = p->trk_changed_ms = INT64_MIN;
 }
 
 /* Adds a participant to room r (the caller checked the room size). Returns

@@ -51,6 +51,7 @@ typedef struct pv_lk_entry {
     uint32_t speaker; /* slot; valid while parts[speaker].uid == speaker_uid */
     uint64_t speaker_uid;
     uint64_t mic_gen;
+    uint8_t uncertain; /* applied: a failed call may or may not have taken effect */
 } pv_lk_entry;
 
 typedef struct pv_ack_pending {
@@ -93,8 +94,8 @@ typedef struct pv_part {
     uint32_t ack_n;
     /* LiveKit */
     uint8_t lk_present, has_mic, lk_dirty, remove_pending;
-    int64_t lk_event_s, trk_event_s; /* created_at of the last applied webhooks */
-    int64_t lk_changed_ms;           /* now_ms of the last presence/track change */
+    int64_t lk_event_s, trk_event_s;             /* created_at of the last applied webhooks */
+    int64_t presence_changed_ms, trk_changed_ms; /* now_ms of the last webhook change */
     char mic_sid[PV_TRACK_SID_MAX + 1];
     uint64_t mic_gen;
     uint64_t lk_gen;      /* bumped on each fresh LiveKit connection / absence */
@@ -106,7 +107,8 @@ typedef struct pv_part {
 
 typedef struct pv_room {
     char id[PV_ID_MAX + 1];
-    uint8_t live, dirty, rc_pending, kick, list_pending, list_inflight, changed, aud_resend;
+    uint8_t live, dirty, rc_pending, kick, list_pending, list_inflight, list_again, changed;
+    uint8_t aud_resend;
     uint64_t uid;
     uint64_t revision;
     uint32_t *members; /* participant slots sorted by participant id */

@@ -60,8 +60,11 @@ static void on_joined(pv_core *c, uint32_t slot, int64_t t) {
     pv_part *p = &c->parts[slot];
     if (tie(c, p, t) || t <= p->lk_event_s) return;
     p->lk_event_s = t;
-    p->lk_changed_ms = c->now_ms;
-    if (p->trk_event_s < t) pv_lk_set_mic(c, slot, NULL); /* tracks of an older connection */
+    p->presence_changed_ms = c->now_ms;
+    if (p->trk_event_s < t) { /* tracks of an older connection */
+        p->trk_changed_ms = c->now_ms;
+        pv_lk_set_mic(c, slot, NULL);
+    }
     pv_lk_set_present(c, slot);
 }
 
@@ -70,7 +73,7 @@ static void on_left(pv_core *c, uint32_t slot, int64_t t) {
     if (t < p->lk_event_s || (t == p->lk_event_s && !p->lk_present)) return;
     p->lk_event_s = t;
     if (p->trk_event_s < t) p->trk_event_s = t;
-    p->lk_changed_ms = c->now_ms;
+    p->presence_changed_ms = p->trk_changed_ms = c->now_ms;
     pv_lk_set_absent(c, slot);
 }
 
@@ -79,7 +82,7 @@ static void on_published(pv_core *c, uint32_t slot, int64_t t, const char *sid) 
     if (t < p->trk_event_s || tie(c, p, t)) return;
     if (p->lk_present ? t < p->lk_event_s : t <= p->lk_event_s) return;
     p->trk_event_s = t;
-    p->lk_changed_ms = c->now_ms;
+    p->trk_changed_ms = c->now_ms;
     pv_lk_set_mic(c, slot, sid);
     pv_audience_on_publish(c, slot);
 }
@@ -88,7 +91,7 @@ static void on_unpublished(pv_core *c, uint32_t slot, int64_t t, const char *sid
     pv_part *p = &c->parts[slot];
     if (t < p->trk_event_s || !p->has_mic || strcmp(p->mic_sid, sid) != 0) return;
     p->trk_event_s = t;
-    p->lk_changed_ms = c->now_ms;
+    p->trk_changed_ms = c->now_ms;
     pv_lk_set_mic(c, slot, NULL);
 }
 

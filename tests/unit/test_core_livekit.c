@@ -231,7 +231,33 @@ static void test_list_failure_backs_off(void) {
     fx_fini(&f);
 }
 
+/* sim seed 1265: a timed-out unsubscribe may have been applied. When the
+ * speaker becomes audible again the core must subscribe again, not assume
+ * the old subscription is still there. */
+static void test_failed_call_leaves_entries_uncertain(void) {
+    fx f;
+    setup(&f);
+    int c = FX_FIND(&f, "CALL", "identity=L sub=1 ids=[TR1]");
+    REQUIRE(c >= 0);
+    fx_lk_result(&f, fx_u64(&f, c, "id"), PV_LK_OK);
+    f.now_ms = 300;
+    fx_pose(&f, "r1", "s1", 100, 0, 0); /* s1 leaves range: L gets s2 (cap 1) */
+    fx_run_to(&f, 500);
+    int un = FX_FIND_STEP(&f, "CALL", "identity=L sub=0 ids=[TR1]");
+    REQUIRE(un >= 0);
+    f.now_ms = 600;
+    fx_pose(&f, "r1", "s1", 0.5, 0, 0); /* back, nearest again (from the 750 recompute) */
+    fx_run_to(&f, 740);
+    fx_lk_result(&f, fx_u64(&f, un, "id"), PV_LK_FAILED); /* a timeout: applied or not */
+    fx_run_to(&f, 2000);
+    /* TR1 is wanted again and its state at LiveKit is unknown: subscribe */
+    CHECK(FX_FIND_STEP(&f, "CALL", "identity=L sub=1 ids=[TR1]") >= 0);
+    CHECK(FX_FIND_STEP(&f, "sub=0") < 0);
+    fx_fini(&f);
+}
+
 int main(void) {
+    T_RUN(test_failed_call_leaves_entries_uncertain);
     T_RUN(test_list_failure_backs_off);
     T_RUN(test_call_sids_survive_same_step_change);
     T_RUN(test_unsubscribe_before_subscribe);

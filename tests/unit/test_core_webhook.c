@@ -149,7 +149,34 @@ static void test_same_second_rejoin_unacked_speaker_removed(void) {
     fx_fini(&f);
 }
 
+/* sim seed 1228: a ListParticipants in flight while a same-second rejoin
+ * is dropped and a publish arrives: the list still sets the presence (only
+ * the track, which a webhook changed meanwhile, is left alone). */
+static void test_list_in_flight_during_tie(void) {
+    fx f;
+    setup(&f);
+    f.now_ms = 1000;
+    fx_webhook(&f, PV_WH_PARTICIPANT_LEFT, "r1", "s", NULL, 20);
+    fx_run_to(&f, f.cfg.livekit_reconcile_interval_ms);
+    int lc = FX_FIND_STEP(&f, "CALL", "LIST room=r1");
+    REQUIRE(lc >= 0);
+    f.now_ms += 10;
+    fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "s", NULL, 20); /* loses the tie */
+    fx_webhook(&f, PV_WH_TRACK_PUBLISHED, "r1", "s", "TR2", 21);
+    pv_lk_participant lp[2] = {{"L", NULL}, {"s", "TR2"}};
+    pv_event ev = {.type = PV_EV_LIVEKIT_RESULT};
+    ev.u.livekit = (pv_livekit_result){fx_u64(&f, lc, "id"), PV_LK_OK, lp, 2};
+    REQUIRE(fx_step(&f, &ev) == 0);
+    int64_t t = f.now_ms;
+    fx_run_to(&f, t + f.cfg.livekit_backoff_min_ms);
+    CHECK(FX_FIND_STEP(&f, "CALL", "LIST room=r1") >= 0); /* listed again: it may predate */
+    fx_run_to(&f, t + f.cfg.reconnect_grace_ms + 1000);
+    CHECK(pv_core_can_hear(f.core, "r1", "s", NULL, 0) >= 0); /* present: no grace expiry */
+    fx_fini(&f);
+}
+
 int main(void) {
+    T_RUN(test_list_in_flight_during_tie);
     T_RUN(test_same_second_rejoin_lists_soon);
     T_RUN(test_same_second_rejoin_unacked_speaker_removed);
     T_RUN(test_duplicates_are_noops);
