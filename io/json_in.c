@@ -257,12 +257,14 @@ static int client_snapshot_request(pvj_doc *d, pvj_client_msg *out) {
 }
 
 static int client_audience_ack(pvj_doc *d, pvj_client_msg *out) {
-    static const char *const names[] = {"type", "revision"};
-    int f[2];
+    static const char *const names[] = {"type", "revision", "roomId"};
+    int f[3];
     int64_t rev;
-    if (pvj_fields(d, 0, "body", names, 2, f, 1)) return PV_EINVAL;
+    if (pvj_fields(d, 0, "body", names, 3, f, 1)) return PV_EINVAL;
     if (f[1] < 0) return pvj_fail(d, "revision", "required");
     if (pvj_get_int(d, f[1], "revision", 0, TS_MAX, &rev)) return PV_EINVAL;
+    /* optional (the browser client sends it); the shell compares it */
+    if (f[2] >= 0 && pvj_get_id(d, f[2], "roomId", &out->room_id)) return PV_EINVAL;
     out->kind = PVJ_CLIENT_AUDIENCE_ACK;
     out->msg.type = PV_CMSG_AUDIENCE_ACK;
     out->msg.revision = (uint64_t)rev;

@@ -117,8 +117,9 @@ typedef enum pvj_client_kind {
 typedef struct pvj_client_msg {
     pvj_client_kind kind;
     const char *token;     /* AUTH: 1..PVJ_TOKEN_MAX_BYTES, JWT characters only */
-    const char *room_id;   /* SNAPSHOT_REQUEST: required; the shell MUST compare it
-                              with the socket's authenticated room */
+    const char *room_id;   /* SNAPSHOT_REQUEST: required; AUDIENCE_ACK: optional
+                              (NULL when absent); the shell MUST compare it with
+                              the socket's authenticated room */
     const char *reason;    /* SNAPSHOT_REQUEST: optional (NULL), printable ASCII */
     pv_socket_message msg; /* SNAPSHOT_REQUEST / AUDIENCE_ACK: type and revision
                               (lastAppliedRevision / revision); conn_id = 0 */
@@ -128,7 +129,7 @@ typedef struct pvj_client_msg {
  * One policy socket text message:
  *   {"type":"auth","token":"..."}
  *   {"type":"policy.snapshot.request","roomId":id,"lastAppliedRevision":int,"reason"?:string}
- *   {"type":"policy.audience.ack","revision":int}
+ *   {"type":"policy.audience.ack","revision":int,"roomId"?:id}
  * Unknown types and unknown fields are rejected. Returns 0 or PV_EINVAL.
  */
 int pvj_parse_client_msg(pvj_ctx *ctx, const char *msg, size_t len, pvj_client_msg *out,

@@ -377,6 +377,13 @@ static void test_client_msgs(void) {
                                  &E) == 0);
     CHECK(m.kind == PVJ_CLIENT_AUDIENCE_ACK && m.msg.type == PV_CMSG_AUDIENCE_ACK &&
           m.msg.revision == 9);
+    CHECK(m.room_id == NULL);
+    /* the browser client names its room in the ack */
+    REQUIRE(pvj_parse_client_msg(
+                C, S("{\"type\":\"policy.audience.ack\",\"roomId\":\"room_alpha\",\"revision\":3}"),
+                &m, &E) == 0);
+    CHECK(m.kind == PVJ_CLIENT_AUDIENCE_ACK && m.msg.revision == 3);
+    CHECK_STR(m.room_id, "room_alpha");
     static const char *bad[] = {
         "{\"type\":\"auth\"}",
         "{\"type\":\"auth\",\"token\":\"\"}",
@@ -394,6 +401,8 @@ static void test_client_msgs(void) {
         "{\"type\":\"policy.audience.ack\"}",
         "{\"type\":\"policy.audience.ack\",\"revision\":\"1\"}",
         "{\"type\":\"policy.audience.ack\",\"revision\":1.0}",
+        "{\"type\":\"policy.audience.ack\",\"revision\":1,\"roomId\":\"bad room\"}",
+        "{\"type\":\"policy.audience.ack\",\"revision\":1,\"room\":\"r\"}",
         "[\"auth\"]",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
