@@ -1,6 +1,8 @@
 // Runs every client check in order and prints "client: N passed, M failed".
 // N/M count unit tests, browser checks and the tool steps (typecheck, build,
-// size) individually. Set PV_SKIP_BROWSER=1 to leave out the Chromium test.
+// size) individually. PV_SKIP_BROWSER=1 leaves out both Chromium tests,
+// PV_SKIP_LIVEKIT=1 only the real-LiveKit one (it skips itself when the
+// LiveKit binary is not installed).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,6 +79,14 @@ if (process.env.PV_SKIP_BROWSER !== '1') {
     ['test/browser/run.mjs', `--json=${browserJson}`],
     browserJson,
   );
+  if (process.env.PV_SKIP_LIVEKIT !== '1') {
+    const lkJson = join(tmp, 'livekit.json');
+    counted(
+      'client on a real LiveKit server (headless Chromium, scripted policy socket)',
+      ['test/browser/livekit-e2e.mjs', `--json=${lkJson}`],
+      lkJson,
+    );
+  }
 }
 rmSync(tmp, { recursive: true, force: true });
 console.log(`client: ${passed} passed, ${failed} failed`);

@@ -95,6 +95,8 @@ export class VoiceSession {
   private canHear: readonly string[] = [];
   private revision = 0;
   private readonly selected = new Set<string>();
+  /** Who LiveKit last said is speaking (anyone), and what we reported. */
+  private activeSpeakers = new Set<string>();
   private readonly speaking = new Set<string>();
   private turn: boolean | null = null;
   private statsTimer: TimerHandle | null = null;
@@ -258,12 +260,12 @@ export class VoiceSession {
         this.selected.delete(id);
         pub?.setSubscribed(false);
         this.graph.detach(id);
-        this.setSpeaking(id, false);
       } else {
         this.selected.add(id);
         if (pub) this.subscribe(pub, id);
       }
     }
+    this.refreshSpeaking();
   }
 
   private subscribe(pub: Publication, id: string): void {
@@ -295,7 +297,8 @@ export class VoiceSession {
 
   private onParticipantGone(id: string): void {
     this.graph.detach(id);
-    this.setSpeaking(id, false);
+    this.activeSpeakers.delete(id);
+    this.refreshSpeaking();
   }
 
   /* ---- poses ---- */
@@ -327,9 +330,17 @@ export class VoiceSession {
   /* ---- speaking, mic, devices, diagnostics ---- */
 
   private onSpeakers(speakers: Participant[]): void {
+    this.activeSpeakers = new Set(speakers.map((p) => p.identity));
+    this.refreshSpeaking();
+  }
+
+  /* Report speaking for myself and the voices I hear. Re-run when the
+   * selection changes too: LiveKit only reports changes, so a voice that
+   * comes into range mid-sentence would otherwise never show as speaking. */
+  private refreshSpeaking(): void {
     const self = this.config.participantId;
     const now = new Set(
-      speakers.map((p) => p.identity).filter((id) => id === self || this.selected.has(id)),
+      Array.from(this.activeSpeakers).filter((id) => id === self || this.selected.has(id)),
     );
     for (const id of Array.from(this.speaking)) if (!now.has(id)) this.setSpeaking(id, false);
     for (const id of now) this.setSpeaking(id, true);

@@ -98,6 +98,13 @@ export class SpatialAudioGraph {
     this.master = ctx.createGain();
     this.output = opts.output ?? ctx.destination;
     this.master.connect(this.output);
+    // Chromium loads its HRTF data asynchronously when the first HRTF panner
+    // appears, and until then passes audio through unpanned (measured: the
+    // first voice was centred for ~300 ms). One unused panner made now loads
+    // it while LiveKit is still joining.
+    if ((opts.panner?.panningModel ?? PANNER_DEFAULTS.panningModel) === 'HRTF') {
+      ctx.createPanner().panningModel = 'HRTF';
+    }
   }
 
   /** Number of active chains (fading ones not counted). */

@@ -217,7 +217,7 @@ describe('client: policy -> subscriptions', () => {
       timestampMs: 5,
       poses: [{ participantId: 'a', position: { x: 4, y: 0, z: 0 } }],
     });
-    expect(h.ctx().panners[0]!.positionX.last()).toBe(-4);
+    expect(h.ctx().panners[1]!.positionX.last()).toBe(-4);
   });
 });
 
@@ -329,6 +329,18 @@ describe('client: mic, devices, credentials, events', () => {
       ['speaking', 'me', true],
       ['speaking', 'a', false],
     ]);
+  });
+
+  it('a voice already speaking when it comes into range is reported as speaking', async () => {
+    const h = await connected(harness());
+    const room = h.room();
+    room.addRemote('b');
+    room.emit(RoomEvent.ActiveSpeakersChanged, [{ identity: 'b' }]);
+    expect(h.events.filter((e) => e[0] === 'speaking')).toEqual([]);
+    h.sock().receive(snapshot(1, ['b']));
+    expect(h.events.filter((e) => e[0] === 'speaking')).toEqual([['speaking', 'b', true]]);
+    room.emit(RoomEvent.ParticipantDisconnected, { identity: 'b' });
+    expect(h.events.filter((e) => e[0] === 'speaking').at(-1)).toEqual(['speaking', 'b', false]);
   });
 
   it('getDiagnostics reports TURN from the selected candidate pair', async () => {

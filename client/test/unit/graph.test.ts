@@ -23,6 +23,8 @@ function setup(opts: { fade_ms?: number; legacyListener?: boolean } = {}) {
 
 /** The per-chain gain node is the one created after the master. */
 const chainGain = (ctx: FakeAudioContext, i: number) => ctx.gains[i + 1]!;
+/** Panner 0 is the HRTF warm-up panner made by the constructor. */
+const chainPanner = (ctx: FakeAudioContext, i: number) => ctx.panners[i + 1]!;
 const ramps = (events: ParamEvent[]) => events.filter((e) => e.kind === 'ramp');
 
 beforeEach(() => vi.useFakeTimers());
@@ -35,7 +37,7 @@ describe('audio graph: chains', () => {
     expect(graph.attach('p_1', track('t1'))).toBe(true);
     const src = ctx.sources[0]!;
     const gain = chainGain(ctx, 0);
-    const panner = ctx.panners[0]!;
+    const panner = chainPanner(ctx, 0);
     expect(src.outputs).toEqual([gain, ctx.analysers[0]]); // + the onset analyser
     expect(gain.outputs).toEqual([panner]);
     expect(panner.outputs).toEqual([master]);
@@ -49,7 +51,7 @@ describe('audio graph: chains', () => {
   it('applies the panner defaults: inverse/1/75/1/360/360/1', () => {
     const { ctx, graph } = setup();
     graph.attach('p_1', track('t1'));
-    const p = ctx.panners[0]!;
+    const p = chainPanner(ctx, 0);
     expect([
       p.distanceModel,
       p.refDistance,
@@ -130,7 +132,7 @@ describe('audio graph: chains', () => {
     vi.advanceTimersByTime(TEARDOWN_MARGIN_MS);
     expect(g.disconnected).toBe(true);
     expect(ctx.sources[0]!.disconnected).toBe(true);
-    expect(ctx.panners[0]!.disconnected).toBe(true);
+    expect(chainPanner(ctx, 0).disconnected).toBe(true);
     expect(master.disconnected).toBe(false);
     expect(audio.elements[0]!.srcObject).toBeNull();
     expect(graph.fadingCount).toBe(0);
@@ -198,13 +200,25 @@ describe('audio graph: chains', () => {
   });
 });
 
+describe('audio graph: HRTF warm-up', () => {
+  it('creates one unused HRTF panner up front (Chromium loads HRTF data lazily), none for equalpower', () => {
+    const { ctx } = setup();
+    expect(ctx.panners.map((p) => [p.panningModel, p.outputs.length])).toEqual([['HRTF', 0]]);
+    const eq = new FakeAudioContext();
+    new SpatialAudioGraph(eq as unknown as AudioContext, {
+      panner: { panningModel: 'equalpower' },
+    });
+    expect(eq.panners).toEqual([]);
+  });
+});
+
 describe('audio graph: poses', () => {
   const pos = (p: FakePanner) => [p.positionX.last(), p.positionY.last(), p.positionZ.last()];
 
   it('positions a voice at attach, then smooths updates; X is mirrored for WebAudio', () => {
     const { ctx, graph } = setup();
     graph.attach('p_1', track('t'), { x: 3, y: 1.7, z: -2 });
-    const p = ctx.panners[0]!;
+    const p = chainPanner(ctx, 0);
     expect(pos(p)).toEqual([-3, 1.7, -2]);
     expect(p.positionX.events[0]!.kind).toBe('set');
     graph.setRemotePose(
