@@ -126,11 +126,15 @@ void pvapp_run_deferred(pvapp *app) {
 
 /* ---- readiness ---- */
 
+/* The in-memory registry is healthy when the core exists and its tables
+ * are consistent enough to report stats. (Being at capacity is not
+ * unhealthy: new sessions get FORBIDDEN, existing ones keep working.) */
 int pvapp_ready_registry(pvapp *app, char *why, size_t cap) {
     if (!app->core) return snprintf(why, cap, "registry not initialised"), -1;
     pv_stats st;
     pv_core_stats(app->core, &st);
-    if (app->n_free_reqs == 0) return snprintf(why, cap, "no free request slots"), -1;
+    if (st.participants > app->cfg->max_participants)
+        return snprintf(why, cap, "registry inconsistent"), -1;
     return 0;
 }
 
