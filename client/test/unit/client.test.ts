@@ -14,7 +14,7 @@ const config = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-function harness(opts: { failConnect?: Error } = {}) {
+function harness(opts: { failConnect?: Error; connectGate?: Promise<void> } = {}) {
   const ws = fakeWebSockets();
   const rooms: FakeRoom[] = [];
   const ctxs: FakeAudioContext[] = [];
@@ -24,6 +24,7 @@ function harness(opts: { failConnect?: Error } = {}) {
     createRoom: (o) => {
       const r = new FakeRoom(o);
       r.failConnect = rooms.length === 0 ? (opts.failConnect ?? null) : null;
+      r.connectGate = opts.connectGate ?? null;
       rooms.push(r);
       return r as never;
     },
@@ -129,6 +130,23 @@ describe('client: connect', () => {
     // and the client can connect again
     await h.client.connect(config());
     expect(h.events).toEqual([['connected']]);
+  });
+});
+
+describe('client: disconnect during connect', () => {
+  it('connect() rejects with STATE, nothing is published, the socket is closed', async () => {
+    let open!: () => void;
+    const h = harness({ connectGate: new Promise<void>((r) => (open = r)) });
+    const p = h.client.connect(config());
+    await Promise.resolve();
+    expect(h.room().log).toEqual(['connect']); // LiveKit join in flight
+    await h.client.disconnect();
+    open();
+    await expect(p).rejects.toMatchObject({ code: 'STATE' });
+    expect(h.room().log).not.toContain('publish:microphone');
+    expect(h.sock().closedWith).toMatchObject({ code: 1000 });
+    expect(h.events).toEqual([['disconnected', 'client']]);
+    expect(h.client.getDiagnostics().connected).toBe(false);
   });
 });
 

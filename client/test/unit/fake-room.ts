@@ -59,6 +59,8 @@ export class FakeRoom {
   state = 'disconnected';
   connectArgs: unknown[] = [];
   failConnect: Error | null = null;
+  /** When set, connect() waits for it (to test calls made meanwhile). */
+  connectGate: Promise<void> | null = null;
   statsReport: Map<string, unknown> | null = null;
   readonly localParticipant = {
     setTrackSubscriptionPermissions: (
@@ -92,6 +94,7 @@ export class FakeRoom {
   async connect(...args: unknown[]) {
     this.connectArgs = args;
     this.log.push('connect');
+    if (this.connectGate) await this.connectGate;
     if (this.failConnect) throw this.failConnect;
     this.state = 'connected';
   }
