@@ -7,7 +7,11 @@
  *     candidate; it is in range if d2 <= enter^2, or if it was in range
  *     before (either side's previous in_uids list holds the other).
  *     NAIVE tests all n*(n-1)/2 pairs; GRID tests only pairs in neighbouring
- *     cells (each pair exactly once). Both feed the same pair buffer.
+ *     cells of exit-radius size, each pair exactly once (half stencil). A
+ *     compact room uses a dense cell array where a row's cells x-1..x+1 are
+ *     one contiguous range; a spread-out room hashes its occupied cells. A
+ *     flat room (two cell layers in y at most) uses a 2D grid. Both modes
+ *     feed the same pair buffer.
  *  2. index the kept pairs per participant (counting sort, CSR).
  *  3. per participant: the PV_AUDIB_K nearest become its new in_uids list
  *     (sorted by uid), the `cap` nearest its canHear (sorted by index).
@@ -22,8 +26,9 @@
  *
  * Distances: d2 = dx*dx + dy*dy + dz*dz with dx = a.x - b.x, computed by the
  * one function au_d2() in both modes. IEEE subtraction is exactly
- * antisymmetric, so d2(a, b) == d2(b, a) bit for bit. The build uses
- * -std=c11, which keeps gcc from contracting it into FMAs.
+ * antisymmetric, so d2(a, b) == d2(b, a) bit for bit. Both modes must round
+ * alike: -std=c11 keeps gcc from contracting into FMAs, and baseline x86-64
+ * has none; a build with -mfma/-march=native must add -ffp-contract=off.
  */
 #include "audib.h"
 
