@@ -115,6 +115,9 @@ int pvapp_routes_builtin(pvapp *app);
 void pvapp_answer_session(pvapp *app, const pv_session_reply *r);
 void pvapp_answer_poses(pvapp *app, const pv_poses_reply *r);
 
+/* app_webhook.c */
+int pvapp_route_webhook(pvapp *app);
+
 /* app_livekit.c */
 void pvapp_livekit_call(pvapp *app, const pv_livekit_call *call);
 void pvapp_run_deferred(pvapp *app);

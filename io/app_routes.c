@@ -339,7 +339,8 @@ int pvapp_routes_builtin(pvapp *app) {
         pvapp_route_add(app, HTTP_POST, "/policy/poses", ext, PVAPP_LIMIT_POSES, route_poses,
                         NULL) < 0 ||
         pvapp_route_add(app, HTTP_GET, "/health", 0, PVAPP_LIMIT_NONE, route_health, NULL) < 0 ||
-        pvapp_route_add(app, HTTP_GET, "/ready", 0, PVAPP_LIMIT_NONE, route_ready, NULL) < 0)
+        pvapp_route_add(app, HTTP_GET, "/ready", 0, PVAPP_LIMIT_NONE, route_ready, NULL) < 0 ||
+        pvapp_route_webhook(app) < 0)
         return -1;
     return 0;
 }

@@ -12,6 +12,7 @@
 #include "bb.h"
 #include "jwt.h"
 #include "secrets.h"
+#include "json_out.h"
 #include "tokens.h"
 
 static bb_resp R;
@@ -274,5 +275,51 @@ BB_TEST(api_livekit_twirp_calls_carry_admin_tokens) {
                  strstr(payload, "\"room\":\"twirp_room\""));
     }
     BB_CHECK_INT(bb_daemon_stop(&d, SIGTERM, 5000), 0);
+    bb_env_free(&e);
+}
+
+static int post_webhook(int port, const char *body, const char *secret, int tamper) {
+    pvsecret s;
+    const char *why;
+    pvsecret_set(&s, secret, NULL, 0, &why);
+    char tok[4096], hdr[4300];
+    pvbuf b;
+    pvbuf_init(&b, tok, sizeof tok);
+    if (pvtok_webhook_mint(&b, "devkey", &s, body, strlen(body), (int64_t)time(NULL) * 1000, 300) <
+        0)
+        return -1;
+    snprintf(hdr, sizeof hdr, "Authorization: %s\r\nContent-Type: application/webhook+json\r\n",
+             tok);
+    char sent[2048];
+    snprintf(sent, sizeof sent, "%s", body);
+    if (tamper) sent[strlen(sent) - 2] ^= 1;
+    return bb_req(port, "POST", "/livekit/webhook", hdr, sent, &R);
+}
+
+BB_TEST(api_livekit_webhook_authenticated) {
+    bb_daemon d;
+    bb_env e;
+    BB_CHECK(bb_up(&d, &e, NULL) == 0);
+    char body[256];
+    bb_session_body(body, sizeof body, "wh", "a");
+    BB_CHECK_INT(bb_req(d.port, "POST", "/sessions", BB_AUTH BB_JSON, body, &R), 200);
+    const char *joined = "{\"event\":\"participant_joined\",\"room\":{\"name\":\"wh\"},"
+                         "\"participant\":{\"identity\":\"a\"},\"id\":\"EV_1\","
+                         "\"createdAt\":\"1760000000\"}";
+    BB_CHECK_INT(post_webhook(d.port, joined, BB_LK_SECRET, 0), 200);
+    BB_CHECK_INT(post_webhook(d.port, "{\"event\":\"room_started\",\"room\":{\"name\":\"wh\"}}",
+                              BB_LK_SECRET, 0),
+                 200); /* acknowledged, not used */
+    BB_CHECK_INT(post_webhook(d.port, joined, "some-other-secret-0123456789abcdef0", 0), 401);
+    BB_CHECK(bb_error_code(&R, "UNAUTHORIZED"));
+    BB_CHECK_INT(post_webhook(d.port, joined, BB_LK_SECRET, 1), 401); /* body changed */
+    BB_CHECK_INT(post_webhook(d.port, "{\"event\":", BB_LK_SECRET, 0), 400);
+    BB_CHECK(bb_error_code(&R, "INVALID_PAYLOAD"));
+    BB_CHECK_INT(bb_req(d.port, "POST", "/livekit/webhook", BB_JSON, joined, &R), 401);
+    BB_CHECK_INT(bb_daemon_stop(&d, SIGTERM, 5000), 0);
+    static char log[1 << 18];
+    bb_daemon_log(&d, log, sizeof log);
+    BB_CHECK(strstr(log, "\"event\":\"participant_joined\",\"relevant\":1") != NULL);
+    BB_CHECK(strstr(log, "\"event\":\"room_started\",\"relevant\":0") != NULL);
     bb_env_free(&e);
 }
