@@ -45,6 +45,8 @@ static void send_msg(sim *s, sim_client *c, uint16_t p, pv_client_msg_type type,
 
 static void apply_set(sim *s, uint16_t p, const sim_list *l) {
     sim_client *c = &s->cl[p];
+    sim_log(s, "client %s applies revision %llu (%u ids)", s->pl[p].id,
+            (unsigned long long)l->revision, l->n);
     pset_clear(&c->hear);
     for (uint16_t i = 0; i < l->n; i++)
         pset_add(&c->hear, l->ids[i]);
@@ -100,6 +102,9 @@ static int on_delta(sim *s, uint16_t p, uint32_t h) {
         hold(s, c, h);
         return 1;
     }
+    sim_log(s, "client %s got delta %llu prev %llu (local %llu, snapshot %d, gap %d)", s->pl[p].id,
+            (unsigned long long)l->revision, (unsigned long long)l->prev_revision,
+            (unsigned long long)c->rev, c->have_snapshot, c->gap);
     if (l->revision <= c->rev) return 0; /* stale */
     if ((s->sabotage & SIM_BREAK_SKIP_DELTAS) && ++s->skipped % 4 == 0) return 0;
     if (l->prev_revision != c->rev) {
@@ -140,6 +145,12 @@ static void on_msg(sim *s, const sim_ev *ev) {
         return;
     }
     sim_list *l = sim_list_at(s, ev->blob);
+    if (l->type == PV_SMSG_DELTA && sim_sock_shed_delta(s, cn)) {
+        sim_log(s, "shell sheds delta %llu to %s", (unsigned long long)l->revision,
+                s->pl[ev->player].id);
+        sim_list_free(s, ev->blob);
+        return;
+    }
     if (l->bad_ids) sim_fail(s, "core: policy message with %u unknown ids", l->bad_ids);
     switch (l->type) {
     case PV_SMSG_SNAPSHOT:

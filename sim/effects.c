@@ -60,12 +60,7 @@ static void on_send(sim *s, const pv_socket_send *m) {
     sim_check_sent(s, c, m);
     if (m->type != PV_SMSG_POSE_BATCH) log_send(s, c, m);
     if (m->type == PV_SMSG_POSE_BATCH || !c->client_alive) return; /* clients ignore poses */
-    if (m->type == PV_SMSG_DELTA && sim_faults_on(s) &&
-        sim_rng_ppm(&s->rng_net, s->o.delta_drop_ppm)) {
-        sim_note_fault(s); /* the shell shed it (slow consumer): the client sees a gap */
-        return;
-    }
-    if (m->type == PV_SMSG_DELTA) s->deltas++;
+    if (m->type == PV_SMSG_DELTA) s->deltas++, c->deltas_queued++;
     if (m->type == PV_SMSG_SNAPSHOT) s->snapshots++;
     if (m->type == PV_SMSG_AUDIENCE) s->audiences++;
     sim_ev ev = {.kind = K_CL_SOCK_MSG, .player = c->player, .conn_id = m->conn_id};

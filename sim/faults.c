@@ -45,6 +45,11 @@ void sim_faults_check_tick(sim *s) {
             s->disconnects++;
             sim_sock_kill(s, c->conn_id);
         }
+        if ((c->sock == SK_AUTHING || c->sock == SK_LIVE) &&
+            sim_rng_ppm(&s->rng_fault, s->o.stall_ppm)) {
+            sim_note_fault(s);
+            sim_sock_stall(s, c->conn_id, sim_rng_range(&s->rng_fault, 200, s->o.stall_max_ms));
+        }
         if (s->lk.p[p].joined && sim_rng_ppm(&s->rng_fault, s->o.lk_drop_ppm)) {
             sim_note_fault(s);
             int aborted = (int)sim_rng_below(&s->rng_fault, 2);

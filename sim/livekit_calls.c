@@ -8,6 +8,8 @@
  * lk_timeout_ms and cannot know which). While LiveKit is down (restart) calls
  * fail fast. Unknown identities / empty rooms answer PV_LK_NOT_FOUND.
  */
+#include <stdio.h>
+
 #include "sim.h"
 
 #define APPLY_ANSWER 1u /* b flag: send the real outcome at a */
@@ -113,10 +115,12 @@ void sim_lk_apply_call(sim *s, const sim_ev *ev) {
         if (o == PV_LK_OK) keep = ev->blob;
     }
     if (o == PV_LK_NOT_FOUND) s->lk.not_found++;
-    sim_log(s, "livekit: call %llu method %d room%d %s sub %d tracks %u (TR_%u) -> %d",
+    char tracks[8 * 12 + 8] = "";
+    for (uint16_t i = 0, used = 0; i < l->n && i < 8 && s->verbose; i++)
+        used += (uint16_t)snprintf(tracks + used, sizeof(tracks) - used, " TR_%u", l->aux[i]);
+    sim_log(s, "livekit: call %llu method %d room%d %s sub %d tracks %u:%s -> %d",
             (unsigned long long)l->call_id, l->type, l->room,
-            l->player == SIM_NOBODY ? "-" : s->pl[l->player].id, l->subscribe, l->n,
-            l->n ? l->aux[0] : 0, o);
+            l->player == SIM_NOBODY ? "-" : s->pl[l->player].id, l->subscribe, l->n, tracks, o);
     if (ev->b & APPLY_ANSWER) result(s, l->call_id, o, keep, (int64_t)ev->a, 0);
     if (keep == SIM_NO_BLOB || !(ev->b & APPLY_ANSWER)) sim_list_free(s, ev->blob);
 }

@@ -112,7 +112,9 @@ void sim_opts_derive(sim_opts *o, uint64_t seed, int64_t safety_ms_override) {
     derive_core(o, &r);
     derive_phases(o, &r, safety_ms_override);
     /* Options added later are drawn last, so older seeds keep their runs. */
-    o->delta_drop_ppm = maybe_ppm(&r, 10000, 100000);
+    o->delta_drop_ppm = maybe_ppm(&r, 200000, 1000000);
+    o->stall_ppm = maybe_ppm(&r, 1000, 20000);
+    o->stall_max_ms = sim_rng_range(&r, 300, 2500);
 }
 
 void sim_opts_print(const sim_opts *o) {
@@ -128,10 +130,10 @@ void sim_opts_print(const sim_opts *o) {
            (long long)o->lk_latency_min_ms, (long long)o->lk_latency_max_ms);
     printf("options: faults(ppm) pose loss=%u dup=%u late=%u session_loss=%u webhook loss=%u "
            "dup=%u late=%u lk fail=%u timeout=%u disconnect=%u lk_drop=%u lk_restarts=%u "
-           "delta_drop=%u\n",
+           "delta_drop=%u stall=%u\n",
            o->pose_loss_ppm, o->pose_dup_ppm, o->pose_late_ppm, o->session_loss_ppm, o->wh_loss_ppm,
            o->wh_dup_ppm, o->wh_late_ppm, o->lk_fail_ppm, o->lk_timeout_ppm, o->disconnect_ppm,
-           o->lk_drop_ppm, o->lk_restarts, o->delta_drop_ppm);
+           o->lk_drop_ppm, o->lk_restarts, o->delta_drop_ppm, o->stall_ppm);
     printf("options: phases safety=%lld liveness=%lld converge=%lld settle safety=%lld "
            "live=%lld ms; core recompute_on_pose=%d reconcile=%lld effects/step=%u\n",
            (long long)o->safety_ms, (long long)o->liveness_ms, (long long)o->converge_ms,

@@ -176,6 +176,7 @@ typedef struct sim_conn {
     uint8_t closing;      /* the core closed it: deliver what is queued, then the close */
     int64_t s2c_last_ms, c2s_last_ms; /* TCP keeps order per direction */
     uint64_t last_delta_rev;          /* checker: DELTA revisions strictly increase per conn */
+    uint32_t deltas_queued;           /* DELTAs in flight to the client on this connection */
 } sim_conn;
 
 /* Oracle + checker state for one ordered pair (listener, speaker). */
@@ -310,6 +311,8 @@ void sim_sock_to_core(sim *s, uint32_t conn_id, sim_ev *ev);
 void sim_sock_to_client(sim *s, uint32_t conn_id, sim_ev *ev);
 void sim_sock_kill(sim *s, uint32_t conn_id);
 void sim_sock_client_close(sim *s, uint32_t conn_id);
+int sim_sock_shed_delta(sim *s, sim_conn *c);
+void sim_sock_stall(sim *s, uint32_t conn_id, int64_t ms);
 void sim_sock_core_close(sim *s, uint32_t conn_id, uint16_t code);
 
 /* game.c */

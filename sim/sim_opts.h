@@ -42,9 +42,11 @@ typedef struct sim_opts {
     uint32_t lk_fail_ppm, lk_timeout_ppm;
     int64_t lk_timeout_ms;
     uint32_t disconnect_ppm; /* per connected socket per check tick (100 ms) */
-    uint32_t delta_drop_ppm; /* the shell drops a DELTA for a slow consumer -> client gap */
-    uint32_t lk_drop_ppm;    /* per joined client per check tick: its LiveKit link drops */
-    uint32_t lk_restarts;    /* LiveKit restarts in the safety phase */
+    uint32_t delta_drop_ppm; /* a stalled consumer: the shell drops a queued older DELTA */
+    uint32_t stall_ppm;      /* per connected socket per check tick: delivery stalls */
+    int64_t stall_max_ms;
+    uint32_t lk_drop_ppm; /* per joined client per check tick: its LiveKit link drops */
+    uint32_t lk_restarts; /* LiveKit restarts in the safety phase */
     int64_t lk_down_min_ms, lk_down_max_ms;
     int64_t storm_min_ms, storm_max_ms, calm_min_ms, calm_max_ms;
     /* phases */

@@ -95,3 +95,23 @@ void sim_sock_core_close(sim *s, uint32_t conn_id, uint16_t code) {
     sim_ev closed = {.kind = K_CORE_SOCK_CLOSED, .player = c->player, .conn_id = conn_id};
     sim_schedule(s, s->now_ms, &closed);
 }
+
+/* Called as a DELTA reaches the client. A shell that conflates the queue of
+ * a slow consumer drops an older DELTA when a newer one is queued behind it;
+ * the newer one then shows the client a gap (previous_revision differs), which
+ * exercises policy.snapshot.request. Never the last one queued: a gap must be
+ * detectable. Returns 1 when this DELTA is shed. */
+int sim_sock_shed_delta(sim *s, sim_conn *c) {
+    if (c->deltas_queued > 0) c->deltas_queued--;
+    if (c->deltas_queued == 0 || !sim_faults_on(s)) return 0;
+    if (!sim_rng_ppm(&s->rng_net, s->o.delta_drop_ppm)) return 0;
+    sim_note_fault(s);
+    return 1;
+}
+
+/* The connection stops delivering to the client for ms (a stalled TCP
+ * stream): later messages queue behind it, in order. */
+void sim_sock_stall(sim *s, uint32_t conn_id, int64_t ms) {
+    sim_conn *c = sim_conn_get(s, conn_id);
+    if (c && c->s2c_last_ms < s->now_ms + ms) c->s2c_last_ms = s->now_ms + ms;
+}
