@@ -27,6 +27,7 @@ include core/core.mk
 -include client/client.mk
 -include deploy/deploy.mk
 -include tests/bots/bots.mk
+-include tests/ws/ws.mk
 
 .PHONY: all test asan ubsan format check-format clean
 test: $(TEST_TARGETS)

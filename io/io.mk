@@ -46,13 +46,24 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 15
 FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_CFLAGS  := -std=c11 -D_DEFAULT_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined \
-                -fno-sanitize-recover=all -Icore -Iio -Itests/unit
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(IO_PURE_SRCS) $(CORE_SRCS)
+FUZZ_SANS    := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -O1 -g $(FUZZ_SANS) \
+                -Icore -Iio -Itests/unit
+# The library code is compiled once (coverage-instrumented, no fuzzer main)
+# and shared by every target; only the small target files differ.
+FUZZ_LIB_SRCS := $(IO_PURE_SRCS) $(CORE_SRCS)
+FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_LIB      := $(BUILD)/fuzz/libfuzzlib.a
+$(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(IO_PURE_SRCS) $(CORE_SRCS) $(IO_LIBS) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(FUZZ_LIB): $(FUZZ_LIB_OBJS)
+	$(AR) rcs $@ $^
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) $(IO_LIBS) -o $@
+-include $(FUZZ_LIB_OBJS:.o=.d)
 
-.PHONY: fuzz fuzz-build
+.PHONY: fuzz fuzz-build test-fuzz
 fuzz-build: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	@pass=0; fail=0; for f in $(FUZZ_BINS); do n=$$(basename $$f); \
@@ -62,5 +73,10 @@ fuzz: $(FUZZ_BINS)
 	       $(BUILD)/fuzz/new-$$n tests/fuzz/corpus/$$n >$(BUILD)/fuzz/$$n.log 2>&1; \
 	  then pass=$$((pass+1)); else fail=$$((fail+1)); tail -40 $(BUILD)/fuzz/$$n.log; fi; \
 	done; echo "fuzz: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+# In `make test`: every target for a short bounded time (CI_FUZZ_SECONDS).
+CI_FUZZ_SECONDS ?= 8
+test-fuzz:
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CI_FUZZ_SECONDS)
+TEST_TARGETS += test-fuzz
 
 -include io/shell.mk
