@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "bb.h"
 
@@ -213,5 +214,40 @@ BB_TEST(limits_malformed_requests) {
     }
     BB_CHECK_INT(bb_req(d.port, "GET", "/health", NULL, NULL, &R), 200); /* still serving */
     BB_CHECK_INT(bb_daemon_stop(&d, SIGTERM, 5000), 0);
+    bb_env_free(&e);
+}
+
+/* A client that pipelines requests and never reads: the daemon stops
+ * parsing once answers pile up, stops reading, and closes the connection
+ * when its output makes no progress for WRITE_TIMEOUT_MS. */
+BB_TEST(limits_write_timeout_for_a_client_that_never_reads) {
+    bb_daemon d;
+    bb_env e;
+    BB_CHECK(bb_up(&d, &e, "WRITE_TIMEOUT_MS", "300", NULL) == 0);
+    bb_conn c;
+    BB_CHECK(bb_connect(&c, d.port, NULL) == 0);
+    int small = 4096;
+    setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    static char reqs[1 << 20];
+    size_t n = 0;
+    while (n + 32 < sizeof reqs)
+        n += (size_t)snprintf(reqs + n, sizeof reqs - n, "GET /health HTTP/1.1\r\n\r\n");
+    size_t sent = 0;
+    int64_t end = bb_now_ms() + 1000;
+    while (sent < n && bb_now_ms() < end) { /* loopback buffers may take it all */
+        ssize_t w = send(c.fd, reqs + sent, n - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w > 0)
+            sent += (size_t)w;
+        else
+            bb_sleep_ms(20);
+    }
+    bb_sleep_ms(1500);                  /* > WRITE_TIMEOUT_MS without reading */
+    BB_CHECK(bb_wait_closed(&c, 3000)); /* drains what was sent, then EOF/RST */
+    bb_close(&c);
+    BB_CHECK_INT(bb_req(d.port, "GET", "/health", NULL, NULL, &R), 200);
+    BB_CHECK_INT(bb_daemon_stop(&d, SIGTERM, 5000), 0);
+    static char log[1 << 25]; /* every pipelined request is logged at debug */
+    bb_daemon_log(&d, log, sizeof log);
+    BB_CHECK(strstr(log, "\"reason\":\"write timeout\"") != NULL);
     bb_env_free(&e);
 }
