@@ -65,6 +65,7 @@ static int on_message_begin(http_parser *p) {
     c->hdr_bytes = 0;
     c->hdr_last_value = 1;
     c->target_off = 0;
+    c->in_trailer = 0;
     memset(&c->req, 0, sizeof c->req);
     return 0;
 }
@@ -93,7 +94,8 @@ static int on_header_field(http_parser *p, const char *at, size_t n) {
     /* a header line costs its bytes plus ": " and CRLF */
     if (count_hdr(c, n + (c->hdr_last_value ? 4 : 0), 431, "request headers too large") < 0)
         return -1;
-    if (c->hdr_last_value) { /* a new header line starts */
+    if (c->in_trailer) return 0; /* chunked trailers: counted, never stored */
+    if (c->hdr_last_value) {     /* a new header line starts */
         if (c->req.header_count == PVH_MAX_HEADERS)
             return refuse_cb(c, 431, "too many request headers");
         c->hs_len++; /* keep the previous segment's NUL */
@@ -106,6 +108,7 @@ static int on_header_field(http_parser *p, const char *at, size_t n) {
 static int on_header_value(http_parser *p, const char *at, size_t n) {
     pvh_conn *c = conn_of(p);
     if (count_hdr(c, n, 431, "request headers too large") < 0) return -1;
+    if (c->in_trailer) return 0;
     if (!c->hdr_last_value) {
         c->hs_len++;
         c->value_off[c->req.header_count - 1] = (uint32_t)c->hs_len;
@@ -146,6 +149,7 @@ static int finish_headers(pvh_conn *c) {
 
 static int on_headers_complete(http_parser *p) {
     pvh_conn *c = conn_of(p);
+    c->in_trailer = 1; /* header callbacks after this are chunked trailers */
     if (finish_headers(c) < 0) return -1;
     if (p->http_major != 1) return refuse_cb(c, 505, "only HTTP/1.x is supported");
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->lim->max_body_bytes)

@@ -38,6 +38,7 @@ struct pvh_conn {
     char *hs;
     size_t hs_len, hs_cap;
     int hdr_last_value; /* 1 if the last header callback was a value */
+    int in_trailer;     /* headers complete: further header callbacks are trailers */
     uint32_t hdr_bytes; /* request line + header bytes seen (limit) */
 
     char *body;

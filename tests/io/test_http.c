@@ -442,7 +442,21 @@ static void test_drain(void) {
     pvh_conn_free(c);
 }
 
+/* Chunked trailers are counted against the header limit but never become
+ * request headers (they would arrive after the request was assembled). */
+static void test_chunked_trailers_ignored(void) {
+    pvh_conn *c = new_conn();
+    feeds(c, "POST /t HTTP/1.1\r\nAuthorization: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "2\r\nhi\r\n0\r\nAuthorization: trailer\r\nX-T: 1\r\n\r\n");
+    CHECK_EQ_INT(R.n_requests, 1);
+    CHECK_STR(R.bodies[0], "hi");
+    CHECK_STR(R.auth[0], "a");
+    CHECK(strncmp(drain_out(c), "HTTP/1.1 200", 12) == 0);
+    pvh_conn_free(c);
+}
+
 int main(void) {
+    T_RUN(test_chunked_trailers_ignored);
     T_RUN(test_simple_get_keepalive);
     T_RUN(test_pipelined_in_order_and_fragmented);
     T_RUN(test_async_answer_holds_pipeline);
