@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "cors.h"
+#include "json_in.h" /* PVJ_MAX_BODY_BYTES: the JSON parser's hard cap */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -94,7 +95,7 @@ static const entry table[] = {
      "open connections per client IP (0 = off; with TRUST_PROXY=1 loopback is exempt)"},
     {"MAX_HEADER_BYTES", T_U32, R_NO, O(max_header_bytes), "8192", 1024, 65536, NULL,
      "request line + headers (beyond: 431)"},
-    {"MAX_BODY_BYTES", T_U32, R_NO, O(max_body_bytes), "65536", 1024, 16777216, NULL,
+    {"MAX_BODY_BYTES", T_U32, R_NO, O(max_body_bytes), "65536", 1024, PVJ_MAX_BODY_BYTES, NULL,
      "request body (beyond: 413)"},
     {"IDLE_TIMEOUT_MS", T_MS, R_NO, O(idle_timeout_ms), "75000", 100, DAY_MS, NULL,
      "keep-alive connection idle before close (> nginx keepalive_timeout)"},
