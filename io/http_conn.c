@@ -152,6 +152,12 @@ static int on_headers_complete(http_parser *p) {
     c->in_trailer = 1; /* header callbacks after this are chunked trailers */
     if (finish_headers(c) < 0) return -1;
     if (p->http_major != 1) return refuse_cb(c, 505, "only HTTP/1.x is supported");
+    /* RFC 9112 3.2: an HTTP/1.1 request without Host, or any with several,
+     * MUST be answered 400. */
+    uint32_t hosts = 0;
+    pvh_header_find(&c->req, "host", &hosts);
+    if (hosts > 1 || (p->http_minor >= 1 && hosts == 0))
+        return refuse_cb(c, 400, "malformed HTTP request: missing or duplicate Host");
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->lim->max_body_bytes)
         return refuse_cb(c, 413, "request body too large");
     const pvh_header *expect = pvh_header_find(&c->req, "expect", NULL);

@@ -20,7 +20,7 @@ BB_TEST(lifecycle_sigterm_drains_in_flight_requests) {
     BB_CHECK(bb_connect(&idle, d.port, NULL) == 0);
     BB_CHECK(bb_do(&idle, "GET", "/health", NULL, NULL, &R) == 0 && R.status == 200);
     BB_CHECK(bb_connect(&inflight, d.port, NULL) == 0);
-    bb_sends(&inflight, "GET /ready HTTP/1.1\r\n\r\n");
+    bb_sends(&inflight, "GET /ready HTTP/1.1\r\nHost: a\r\n\r\n");
     bb_sleep_ms(150);
     int64_t t0 = bb_now_ms();
     bb_daemon_signal(&d, SIGTERM);
@@ -50,7 +50,7 @@ BB_TEST(lifecycle_shutdown_timeout_bounds_the_drain) {
     BB_CHECK(bb_up(&d, &e, "SHUTDOWN_TIMEOUT_MS", "300", "REQUEST_TIMEOUT_MS", "60000", NULL) == 0);
     bb_conn half;
     BB_CHECK(bb_connect(&half, d.port, NULL) == 0);
-    bb_sends(&half, "GET /health HTTP/1.1\r\nX-Never: ");
+    bb_sends(&half, "GET /health HTTP/1.1\r\nHost: a\r\nX-Never: ");
     bb_sleep_ms(50);
     int64_t t0 = bb_now_ms();
     BB_CHECK_INT(bb_daemon_stop(&d, SIGTERM, 3000), 0);

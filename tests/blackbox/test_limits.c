@@ -34,7 +34,9 @@ BB_TEST(limits_header_and_body_bytes) {
     /* refused from Content-Length alone: the answer comes before any body byte */
     bb_conn c;
     BB_CHECK(bb_connect(&c, d.port, NULL) == 0);
-    bb_sends(&c, "POST /sessions HTTP/1.1\r\nContent-Length: 100000000\r\n" BB_AUTH BB_JSON "\r\n");
+    bb_sends(&c,
+             "POST /sessions HTTP/1.1\r\nHost: a\r\nContent-Length: 100000000\r\n" BB_AUTH BB_JSON
+             "\r\n");
     BB_CHECK(bb_read(&c, &R, 2000) == 0 && R.status == 413);
     BB_CHECK(bb_wait_closed(&c, 2000));
     bb_close(&c);
@@ -60,10 +62,11 @@ BB_TEST(limits_keepalive_and_pipelining) {
     bb_session_body(body, sizeof body, "pipe", "p1");
     char req[2048];
     int n = snprintf(req, sizeof req,
-                     "GET /health HTTP/1.1\r\n\r\n"
-                     "POST /sessions HTTP/1.1\r\n" BB_AUTH BB_JSON "Content-Length: %zu\r\n\r\n%s"
-                     "GET /nope HTTP/1.1\r\n\r\n"
-                     "GET /health HTTP/1.1\r\n\r\n",
+                     "GET /health HTTP/1.1\r\nHost: a\r\n\r\n"
+                     "POST /sessions HTTP/1.1\r\nHost: a\r\n" BB_AUTH BB_JSON
+                     "Content-Length: %zu\r\n\r\n%s"
+                     "GET /nope HTTP/1.1\r\nHost: a\r\n\r\n"
+                     "GET /health HTTP/1.1\r\nHost: a\r\n\r\n",
                      strlen(body), body);
     BB_CHECK(bb_send(&c, req, (size_t)n) == 0); /* all four in one segment */
     int want[] = {200, 200, 404, 200};
@@ -95,7 +98,7 @@ BB_TEST(limits_idle_and_request_timeouts) {
     /* a request trickling in slower than REQUEST_TIMEOUT_MS gets 408 */
     BB_CHECK(bb_connect(&c, d.port, NULL) == 0);
     t0 = bb_now_ms();
-    bb_sends(&c, "GET /health HTTP/1.1\r\n");
+    bb_sends(&c, "GET /health HTTP/1.1\r\nHost: a\r\n");
     for (int i = 0; i < 6; i++) {
         bb_sleep_ms(100);
         bb_sends(&c, "X-A: b\r\n");
@@ -119,7 +122,7 @@ BB_TEST(limits_connections_total_and_idle_eviction) {
     /* four connections, each in the middle of a request: not evictable */
     for (int i = 0; i < 4; i++) {
         BB_CHECK(bb_connect(&busy[i], d.port, NULL) == 0);
-        bb_sends(&busy[i], "GET /health HTTP/1.1\r\nX-Half: ");
+        bb_sends(&busy[i], "GET /health HTTP/1.1\r\nHost: a\r\nX-Half: ");
     }
     bb_sleep_ms(100);
     BB_CHECK(bb_connect(&extra, d.port, NULL) == 0);
@@ -153,7 +156,7 @@ BB_TEST(limits_slowloris_does_not_starve_others) {
     for (int i = 0; i < N; i++) {
         if (bb_connect(&slow[i], d.port, "127.0.0.2") < 0) continue;
         opened++;
-        bb_sends(&slow[i], "POST /sessions HTTP/1.1\r\nX-S");
+        bb_sends(&slow[i], "POST /sessions HTTP/1.1\r\nHost: a\r\nX-S");
     }
     bb_sleep_ms(100);
     for (int i = 0; i < N; i++) {
@@ -196,8 +199,9 @@ BB_TEST(limits_malformed_requests) {
     BB_CHECK(bb_up(&d, &e, NULL) == 0);
     const char *bad[] = {
         "GARBAGE\r\n\r\n",
-        "GET /health HTTP/1.1\r\nBad Header: x\r\n\r\n",
-        "POST /sessions HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "GET /health HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n",
+        "POST /sessions HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n",
         "GET /health HTTP/2.0\r\n\r\n",
     };
     int want[] = {400, 400, 400, 505};
@@ -231,7 +235,7 @@ BB_TEST(limits_write_timeout_for_a_client_that_never_reads) {
     static char reqs[1 << 20];
     size_t n = 0;
     while (n + 32 < sizeof reqs)
-        n += (size_t)snprintf(reqs + n, sizeof reqs - n, "GET /health HTTP/1.1\r\n\r\n");
+        n += (size_t)snprintf(reqs + n, sizeof reqs - n, "GET /health HTTP/1.1\r\nHost: a\r\n\r\n");
     size_t sent = 0;
     int64_t end = bb_now_ms() + 1000;
     while (sent < n && bb_now_ms() < end) { /* loopback buffers may take it all */

@@ -142,12 +142,12 @@ static void test_slot_exhaustion_and_ready_waiters(void) {
     enum { SLOTS = 2 * 1 + 64 };
     static pvh_conn *cs[SLOTS + 1];
     for (int i = 0; i < SLOTS; i++) {
-        cs[i] = conn_send("GET /ready HTTP/1.1\r\n\r\n");
+        cs[i] = conn_send("GET /ready HTTP/1.1\r\nHost: a\r\n\r\n");
         REQUIRE(cs[i] != NULL);
         CHECK_EQ_INT(status_of(cs[i], NULL, 0), 0); /* waiting */
     }
     CHECK_EQ_INT(n_subs, 1); /* one probe for all of them */
-    cs[SLOTS] = conn_send("GET /health HTTP/1.1\r\n\r\n");
+    cs[SLOTS] = conn_send("GET /health HTTP/1.1\r\nHost: a\r\n\r\n");
     char body[512];
     CHECK_EQ_INT(status_of(cs[SLOTS], body, sizeof body), 503);
     CHECK(strstr(body, "\"code\":\"INTERNAL_ERROR\"") != NULL);
@@ -168,7 +168,7 @@ static void test_slot_exhaustion_and_ready_waiters(void) {
 static void test_ready_when_probe_refused(void) {
     setup();
     refuse_submit = 1;
-    pvh_conn *c = conn_send("GET /ready HTTP/1.1\r\n\r\n");
+    pvh_conn *c = conn_send("GET /ready HTTP/1.1\r\nHost: a\r\n\r\n");
     char body[512];
     CHECK_EQ_INT(status_of(c, body, sizeof body), 503);
     CHECK(strstr(body, "NOT_READY") && strstr(body, "cannot probe livekit"));
@@ -180,7 +180,7 @@ static void create_session(const char *room, const char *who) {
     char req[512], body[160];
     int n = snprintf(body, sizeof body, "{\"participantId\":\"%s\",\"roomId\":\"%s\"}", who, room);
     snprintf(req, sizeof req,
-             "POST /sessions HTTP/1.1\r\n" AUTH "Content-Type: application/json\r\n"
+             "POST /sessions HTTP/1.1\r\nHost: a\r\n" AUTH "Content-Type: application/json\r\n"
              "Content-Length: %d\r\n\r\n%s",
              n, body);
     pvh_conn *c = conn_send(req);

@@ -139,7 +139,7 @@ static void test_simple_get_keepalive(void) {
     CHECK(strstr(o, "Connection: close") == NULL);
     CHECK(strstr(o, "\r\n\r\n{\"path\":\"/health\",\"len\":0}") != NULL);
     CHECK_EQ_INT(pvh_conn_state(c), PVH_OPEN);
-    feeds(c, "POST /sessions HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
+    feeds(c, "POST /sessions HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello");
     CHECK_EQ_INT(R.n_requests, 2);
     CHECK_STR(R.bodies[1], "hello");
     o = drain_out(c);
@@ -149,9 +149,9 @@ static void test_simple_get_keepalive(void) {
 
 static void test_pipelined_in_order_and_fragmented(void) {
     const char *three =
-        "GET /a HTTP/1.1\r\n\r\n"
-        "POST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz"
-        "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n";
+        "GET /a HTTP/1.1\r\nHost: a\r\n\r\n"
+        "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nxyz"
+        "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n";
     for (size_t step = 0; step <= 3; step++) {
         pvh_conn *c = new_conn();
         feed(c, three, strlen(three), step);
@@ -172,7 +172,7 @@ static void test_pipelined_in_order_and_fragmented(void) {
 static void test_async_answer_holds_pipeline(void) {
     pvh_conn *c = new_conn();
     R.defer = 1;
-    feeds(c, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
+    feeds(c, "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
     CHECK_EQ_INT(R.n_requests, 1); /* the second waits for the first answer */
     CHECK(pvh_conn_busy(c));
     size_t len;
@@ -215,30 +215,30 @@ static void expect_refusal(const char *req, int status, const char *code) {
 static void test_limits(void) {
     char big[4096];
     /* headers beyond 2048 bytes */
-    snprintf(big, sizeof big, "GET / HTTP/1.1\r\nX-A: %02100d\r\n\r\n", 0);
+    snprintf(big, sizeof big, "GET / HTTP/1.1\r\nHost: a\r\nX-A: %02100d\r\n\r\n", 0);
     expect_refusal(big, 431, "INVALID_PAYLOAD");
     /* target beyond the limit */
     char url[3000];
     memset(url, 'a', sizeof url);
     url[0] = '/';
-    snprintf(big, sizeof big, "GET %.2500s HTTP/1.1\r\n\r\n", url);
+    snprintf(big, sizeof big, "GET %.2500s HTTP/1.1\r\nHost: a\r\n\r\n", url);
     expect_refusal(big, 414, "INVALID_PAYLOAD");
     /* too many header lines */
-    size_t n = (size_t)snprintf(big, sizeof big, "GET / HTTP/1.1\r\n");
+    size_t n = (size_t)snprintf(big, sizeof big, "GET / HTTP/1.1\r\nHost: a\r\n");
     for (int i = 0; i < PVH_MAX_HEADERS + 1; i++)
         n += (size_t)snprintf(big + n, sizeof big - n, "h%d: v\r\n", i);
     snprintf(big + n, sizeof big - n, "\r\n");
     expect_refusal(big, 431, "too many");
     /* body: refused from Content-Length before reading it */
-    expect_refusal("POST / HTTP/1.1\r\nContent-Length: 4097\r\n\r\n", 413, "too large");
+    expect_refusal("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4097\r\n\r\n", 413, "too large");
     /* chunked body crossing the limit */
     static char chunked[9000];
     memset(big, 'x', 3000);
     big[3000] = '\0';
-    snprintf(
-        chunked, sizeof chunked,
-        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nbb8\r\n%s\r\nbb8\r\n%s\r\n0\r\n\r\n",
-        big, big);
+    snprintf(chunked, sizeof chunked,
+             "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+             "chunked\r\n\r\nbb8\r\n%s\r\nbb8\r\n%s\r\n0\r\n\r\n",
+             big, big);
     expect_refusal(chunked, 413, "too large");
     /* exactly at the limit is fine */
     pvh_conn *c = new_conn();
@@ -246,7 +246,8 @@ static void test_limits(void) {
     memset(body, 'b', 4096);
     body[4096] = '\0';
     char req[5000];
-    snprintf(req, sizeof req, "POST /x HTTP/1.1\r\nContent-Length: 4096\r\n\r\n%s", body);
+    snprintf(req, sizeof req, "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 4096\r\n\r\n%s",
+             body);
     feeds(c, req);
     CHECK_EQ_INT(R.n_requests, 1);
     pvh_conn_free(c);
@@ -254,12 +255,16 @@ static void test_limits(void) {
 
 static void test_malformed(void) {
     expect_refusal("GARBAGE\r\n\r\n", 400, "malformed");
-    expect_refusal("GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
-                   "INVALID_PAYLOAD");
-    expect_refusal("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400,
-                   "Content-Length");
-    expect_refusal("GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", 400, "header");
-    expect_refusal("GET / HTTP/1.1\r\nExpect: something\r\n\r\n", 417, "Expect");
+    expect_refusal(
+        "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
+        "INVALID_PAYLOAD");
+    expect_refusal("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                   400, "Content-Length");
+    expect_refusal("GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n", 400, "header");
+    expect_refusal("GET / HTTP/1.1\r\nHost: a\r\nExpect: something\r\n\r\n", 417, "Expect");
+    expect_refusal("GET / HTTP/1.1\r\n\r\n", 400, "Host");
+    expect_refusal("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "Host");
+    expect_refusal("GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n", 400, "Host");
 }
 
 static void test_http10_and_connection_close(void) {
@@ -279,7 +284,8 @@ static void test_http10_and_connection_close(void) {
     pvh_conn_free(c);
 
     c = new_conn();
-    feeds(c, "GET /1 HTTP/1.1\r\nConnection: close\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
+    feeds(c, "GET /1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /2 HTTP/1.1\r\nHost: "
+             "a\r\n\r\n");
     CHECK_EQ_INT(R.n_requests, 1); /* nothing after Connection: close */
     o = drain_out(c);
     CHECK(strstr(o, "Connection: close\r\n") != NULL);
@@ -289,14 +295,14 @@ static void test_http10_and_connection_close(void) {
 
 static void test_expect_continue_and_head(void) {
     pvh_conn *c = new_conn();
-    feeds(c, "POST /e HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+    feeds(c, "POST /e HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
     const char *o = drain_out(c);
     CHECK_STR(o, "HTTP/1.1 100 Continue\r\n\r\n");
     feeds(c, "ok");
     CHECK_EQ_INT(R.n_requests, 1);
     CHECK_STR(R.bodies[0], "ok");
     drain_out(c);
-    feeds(c, "HEAD /h HTTP/1.1\r\n\r\n");
+    feeds(c, "HEAD /h HTTP/1.1\r\nHost: a\r\n\r\n");
     o = drain_out(c);
     CHECK(strstr(o, "Content-Length: 21\r\n") != NULL);
     CHECK(strstr(o, "\r\n\r\n")[4] == '\0'); /* no body after the head */
@@ -306,7 +312,7 @@ static void test_expect_continue_and_head(void) {
 static void test_timeouts(void) {
     /* slow request: 408 at request_timeout from the first byte */
     pvh_conn *c = new_conn();
-    feeds(c, "GET / HTTP/1.1\r\nX-Slow: ");
+    feeds(c, "GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ");
     CHECK_EQ_INT(pvh_conn_deadline_ms(c), 1000 + 1000);
     NOW = 1500;
     feeds(c, "a");
@@ -321,7 +327,7 @@ static void test_timeouts(void) {
 
     /* idle keep-alive closes at idle_timeout after the last response */
     c = new_conn();
-    feeds(c, "GET / HTTP/1.1\r\n\r\n");
+    feeds(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
     NOW = 1200;
     drain_out(c);
     CHECK_EQ_INT(pvh_conn_deadline_ms(c), 1200 + 5000);
@@ -337,7 +343,7 @@ static void test_timeouts(void) {
 
     /* output not drained: write timeout */
     c = new_conn();
-    feeds(c, "GET / HTTP/1.1\r\n\r\n");
+    feeds(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
     CHECK_EQ_INT(pvh_conn_deadline_ms(c), 1000 + 2000);
     pvh_conn_timeout(c, 3000);
     CHECK_EQ_INT(pvh_conn_state(c), PVH_CLOSED);
@@ -347,7 +353,7 @@ static void test_timeouts(void) {
     /* waiting for an asynchronous answer: no connection deadline */
     c = new_conn();
     R.defer = 1;
-    feeds(c, "GET / HTTP/1.1\r\n\r\n");
+    feeds(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
     CHECK_EQ_INT(pvh_conn_deadline_ms(c), INT64_MAX);
     pvh_conn_free(c);
 }
@@ -358,7 +364,7 @@ static void test_output_backpressure(void) {
     static char many[40000];
     size_t n = 0;
     while (n + 20 < sizeof many)
-        n += (size_t)snprintf(many + n, sizeof many - n, "GET /p HTTP/1.1\r\n\r\n");
+        n += (size_t)snprintf(many + n, sizeof many - n, "GET /p HTTP/1.1\r\nHost: a\r\n\r\n");
     size_t fed = 0;
     for (int round = 0; round < 100; round++) {
         size_t space;
@@ -385,7 +391,7 @@ static void test_output_backpressure(void) {
 static void test_eof_after_request_is_answered(void) {
     pvh_conn *c = new_conn();
     R.defer = 1;
-    feeds(c, "GET / HTTP/1.1\r\n\r\n");
+    feeds(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
     pvh_conn_eof(c, NOW);
     CHECK_EQ_INT(pvh_conn_state(c), PVH_OPEN);
     answer(R.waiting, NOW);
@@ -395,7 +401,7 @@ static void test_eof_after_request_is_answered(void) {
     pvh_conn_free(c);
     /* EOF in the middle of a request just closes */
     c = new_conn();
-    feeds(c, "GET / HTTP/1.1\r\nHost");
+    feeds(c, "GET / HTTP/1.1\r\nHost: a\r\nHost");
     pvh_conn_eof(c, NOW);
     CHECK_EQ_INT(pvh_conn_state(c), PVH_CLOSED);
     pvh_conn_free(c);
@@ -404,7 +410,8 @@ static void test_eof_after_request_is_answered(void) {
 static void test_upgrade_leftover(void) {
     pvh_conn *c = new_conn();
     R.defer = 1;
-    feeds(c, "GET /policy-socket HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+    feeds(c, "GET /policy-socket HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: "
+             "websocket\r\n\r\n"
              "\x81\x05hello");
     CHECK_EQ_INT(R.n_requests, 1);
     const char resp[] = "HTTP/1.1 101 Switching Protocols\r\n\r\n";
@@ -418,7 +425,7 @@ static void test_upgrade_leftover(void) {
     pvh_conn_free(c);
     /* an upgrade request answered normally closes afterwards */
     c = new_conn();
-    feeds(c, "GET /health HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
+    feeds(c, "GET /health HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
     const char *o = drain_out(c);
     CHECK(strstr(o, "Connection: close") != NULL);
     CHECK_EQ_INT(pvh_conn_state(c), PVH_CLOSED);
@@ -428,7 +435,7 @@ static void test_upgrade_leftover(void) {
 static void test_drain(void) {
     pvh_conn *c = new_conn();
     R.defer = 1;
-    feeds(c, "GET / HTTP/1.1\r\n\r\n");
+    feeds(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
     pvh_conn_drain(c, NOW);
     CHECK_EQ_INT(pvh_conn_state(c), PVH_OPEN); /* in-flight request finishes */
     answer(R.waiting, NOW);
@@ -446,7 +453,7 @@ static void test_drain(void) {
  * request headers (they would arrive after the request was assembled). */
 static void test_chunked_trailers_ignored(void) {
     pvh_conn *c = new_conn();
-    feeds(c, "POST /t HTTP/1.1\r\nAuthorization: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+    feeds(c, "POST /t HTTP/1.1\r\nHost: a\r\nAuthorization: a\r\nTransfer-Encoding: chunked\r\n\r\n"
              "2\r\nhi\r\n0\r\nAuthorization: trailer\r\nX-T: 1\r\n\r\n");
     CHECK_EQ_INT(R.n_requests, 1);
     CHECK_STR(R.bodies[0], "hi");
