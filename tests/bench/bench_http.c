@@ -272,7 +272,7 @@ static int register_sessions(void) {
             int bl = snprintf(body, sizeof body,
                               "{\"participantId\":\"p%d\",\"roomId\":\"room%d\"}", i, r);
             int n = snprintf(req, sizeof req,
-                             "POST /sessions HTTP/1.1\r\nAuthorization: Bearer " SECRET
+                             "POST /sessions HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer " SECRET
                              "\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
                              bl, body);
             if (send_all(fd, req, (size_t)n) < 0) return -1;
