@@ -35,6 +35,7 @@ struct pvws_conn {
     /* framed output: bytes [out_off, out_len) are unwritten */
     uint8_t *out;
     size_t out_off, out_len, out_cap;
+    size_t out_low; /* frame more messages only while fewer bytes wait */
 
     /* queue: entries [q_head, q_len) of q; q_live = payload of live ones */
     uint8_t *q;
@@ -189,7 +190,7 @@ static int q_append(pvws_conn *c, int kind, const char *msg, size_t len) {
     p[4] = (uint8_t)kind;
     p[5] = 1;
     p[6] = p[7] = 0;
-    memcpy(p + HDR_BYTES, msg, len);
+    if (len > 0) memcpy(p + HDR_BYTES, msg, len);
     if (kind == PVWS_MSG_AUDIENCE) c->aud_at = c->q_len;
     if (kind == PVWS_MSG_POSES) c->pos_at = c->q_len;
     c->q_len += need;
@@ -267,7 +268,8 @@ static void on_msg(wslay_event_context_ptr ws, const struct wslay_event_on_msg_r
                         c->now_ms);
         return;
     }
-    c->h.on_text(c->h.ud, c, (const char *)a->msg, a->msg_length);
+    /* wslay passes NULL for an empty message */
+    c->h.on_text(c->h.ud, c, a->msg ? (const char *)a->msg : "", a->msg_length);
 }
 
 /* ---- life cycle ---- */
@@ -289,6 +291,8 @@ int pvws_conn_new(pvws_conn **out, const pvws_limits *lim, const pvws_handler *h
     c->h = *h;
     c->now_ms = now_ms;
     c->aud_at = c->pos_at = NONE;
+    c->out_low = lim->queue_max_bytes / 4 < PVWS_OUT_LOW_BYTES ? lim->queue_max_bytes / 4
+                                                               : PVWS_OUT_LOW_BYTES;
     c->last_rx_ms = now_ms;
     c->next_ping_ms = now_ms + lim->ping_interval_ms;
     *out = c;
@@ -351,7 +355,7 @@ int pvws_conn_send(pvws_conn *c, pvws_kind kind, const char *msg, size_t len) {
     if (kind == PVWS_MSG_AUDIENCE && c->aud_at != NONE) q_kill(c, c->aud_at), replaced = 1;
     if (kind == PVWS_MSG_POSES && c->pos_at != NONE) q_kill(c, c->pos_at), replaced = 1;
     c->st.coalesced += (uint64_t)replaced;
-    if (pvws_conn_queued_bytes(c) + len > c->lim.queue_max_bytes) {
+    if (c->q_live + len > c->lim.queue_max_bytes) {
         c->st.overflows++;
         q_drop_where(c, keep_after_overflow);
         c->need_resync = 1;
@@ -359,7 +363,7 @@ int pvws_conn_send(pvws_conn *c, pvws_kind kind, const char *msg, size_t len) {
             c->st.dropped++;
             return 1;
         }
-        if (pvws_conn_queued_bytes(c) + len > c->lim.queue_max_bytes) {
+        if (c->q_live + len > c->lim.queue_max_bytes) {
             fail_full(c);
             return PV_EFULL;
         }
@@ -396,7 +400,7 @@ static void pump(pvws_conn *c) {
             finish(c, "send failed");
             return;
         }
-        if (out_unsent(c) >= PVWS_OUT_LOW_BYTES) break;
+        if (out_unsent(c) >= c->out_low) break;
         size_t len;
         const uint8_t *m = q_pop(c, &len);
         if (!m) break;
@@ -413,14 +417,14 @@ static void pump(pvws_conn *c) {
         if (wslay_event_send(c->ws) != 0) finish(c, "send failed");
     }
     /* a peer flooding pings without reading would grow the pong backlog */
-    if (out_unsent(c) > (size_t)c->lim.queue_max_bytes + PVWS_OUT_LOW_BYTES + 1024)
+    if (out_unsent(c) > (size_t)c->lim.queue_max_bytes + c->out_low + 1024)
         finish(c, "output overflow");
 }
 
 const char *pvws_conn_output(pvws_conn *c, size_t *len) {
     pump(c);
     *len = c->done ? 0 : out_unsent(c);
-    return (const char *)c->out + c->out_off;
+    return c->out ? (const char *)c->out + c->out_off : "";
 }
 
 void pvws_conn_written(pvws_conn *c, size_t n, int64_t now_ms) {
@@ -468,9 +472,11 @@ void pvws_conn_timeout(pvws_conn *c, int64_t now_ms) {
 
 int pvws_conn_done(const pvws_conn *c) {
     if (c->done) return 1;
-    /* both close frames exchanged and ours written: the server closes TCP */
-    return wslay_event_get_close_sent(c->ws) && wslay_event_get_close_received(c->ws) &&
-           out_unsent(c) == 0;
+    /* our close frame is written and either the peer's arrived (the
+     * closing handshake is complete: the server closes TCP first) or wslay
+     * stopped reading after a protocol error ("fail the connection") */
+    return wslay_event_get_close_sent(c->ws) && out_unsent(c) == 0 &&
+           (wslay_event_get_close_received(c->ws) || !wslay_event_get_read_enabled(c->ws));
 }
 
 int pvws_conn_wants_read(const pvws_conn *c) {
@@ -479,7 +485,7 @@ int pvws_conn_wants_read(const pvws_conn *c) {
 
 int pvws_conn_take_resync(pvws_conn *c) {
     if (!c->need_resync || c->resync_due || c->closing || c->done) return 0;
-    if (c->q_live > 0 || out_unsent(c) >= PVWS_OUT_LOW_BYTES) return 0;
+    if (c->q_live > 0 || out_unsent(c) >= c->out_low) return 0;
     c->resync_due = 1;
     return 1;
 }

@@ -21,11 +21,12 @@
  *
  * The output queue. Why: a client that reads slowly must never grow our
  * memory, and what it needs is the current state, not a backlog. Server
- * messages wait in a per-connection queue bounded by queue_max_bytes
- * (payload of the queued messages plus framed bytes not yet taken by the
- * socket). A message is handed to wslay for framing only while fewer than
- * PVWS_OUT_LOW_BYTES framed bytes wait for the socket, so queued messages
- * stay droppable as long as possible. Each message has a kind:
+ * messages wait in a per-connection queue whose payload is bounded by
+ * queue_max_bytes. A message is handed to wslay for framing only while
+ * fewer than min(PVWS_OUT_LOW_BYTES, queue_max_bytes / 4) framed bytes wait
+ * for the socket, so queued messages stay droppable as long as possible and
+ * a connection holds at most queue_max_bytes + that + one message. Each
+ * message has a kind:
  *  - SNAPSHOT, DELTA: audibility state of the room;
  *  - AUDIENCE: a full set with its own revision: a newer one replaces an
  *    older one still queued;
@@ -33,11 +34,12 @@
  *  - OTHER (policy.error): always kept.
  * When a message would not fit, every queued SNAPSHOT, DELTA and POSES is
  * dropped and the connection "needs a resync": DELTAs are dropped until a
- * SNAPSHOT is queued, and once the queue has drained pvws_conn_wants_resync()
+ * SNAPSHOT is queued, and once the queue has drained pvws_conn_take_resync()
  * says 1 so that the owner asks the core for one fresh snapshot. The newest
  * AUDIENCE is never dropped (the speaker must learn it to stay connected to
  * LiveKit). An OTHER or AUDIENCE message that cannot fit even then fails
- * the connection with 1011.
+ * the connection with 1011; queue_max_bytes must hold twice the largest
+ * message so that this needs a client piling up errors without reading.
  *
  * MUST rules:
  *  - Single-threaded. The text handler runs inside pvws_conn_received(); it
@@ -57,7 +59,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PVWS_OUT_LOW_BYTES         16384 /* frame more messages only below this */
+#define PVWS_OUT_LOW_BYTES         16384 /* frame more only below this (or queue/4) */
 #define PVWS_DEFAULT_MAX_MSG_BYTES 4096
 #define PVWS_DEFAULT_QUEUE_BYTES   65536
 #define PVWS_MIN_QUEUE_BYTES       16384
@@ -154,7 +156,7 @@ uint16_t pvws_conn_close_sent(const pvws_conn *c);
 uint16_t pvws_conn_close_received(const pvws_conn *c);
 /* Why the connection is done or closing (static text, logs) or NULL. */
 const char *pvws_conn_reason(const pvws_conn *c);
-/* Payload bytes queued plus framed bytes unwritten. */
+/* Payload bytes queued plus framed bytes unwritten (for logs and tests). */
 size_t pvws_conn_queued_bytes(const pvws_conn *c);
 void pvws_conn_get_stats(const pvws_conn *c, pvws_stats *st);
 

@@ -134,12 +134,16 @@ static void send_msg(pvwsp *p, pvwsp_sock *s, const pv_socket_send *m) {
         wake(p, s);
         return;
     }
-    int was = pvws_conn_needs_resync(s->ws);
+    pvws_stats before, after;
+    pvws_conn_get_stats(s->ws, &before);
     pvws_conn_send(s->ws, kind_of(m->type), b.p, b.len);
-    if (!was && pvws_conn_needs_resync(s->ws)) {
+    pvws_conn_get_stats(s->ws, &after);
+    if (after.overflows > before.overflows) {
         p->st.overflows++;
-        log_sock(p, PV_LOG_INFO, "policy socket slow: state dropped, resync", s, NULL, NULL,
+        log_sock(p, PV_LOG_INFO, "policy socket slow: queued state dropped", s, NULL, NULL,
                  (int64_t)pvws_conn_queued_bytes(s->ws));
+    }
+    if (pvws_conn_needs_resync(s->ws)) {
         if (!s->on_resync) {
             s->on_resync = 1;
             s->next_resync = p->resync;
@@ -417,6 +421,7 @@ void pvwsp_before_sleep(pvwsp *p) {
         s->on_resync = 0;
         if (!ask) continue;
         p->st.resyncs++;
+        log_sock(p, PV_LOG_INFO, "policy socket resync: fresh snapshot", s, NULL, NULL, -1);
         pv_event ev = {.type = PV_EV_SOCKET_MESSAGE};
         ev.u.msg = (pv_socket_message){.conn_id = s->conn_id, .type = PV_CMSG_SNAPSHOT_REQUEST};
         step(p, &ev); /* the snapshot is queued on s and ends its resync */

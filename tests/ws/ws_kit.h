@@ -35,7 +35,8 @@ int ws_mint(char *token, const char *room, const char *participant, int64_t issu
 
 /* Connect and send {"type":"auth","token":token}. Returns 0 or -1. */
 int ws_open_auth(wsc *c, int port, const char *token);
-/* Wait for a message of the given type, skipping policy.pose.batch; a copy
+/* Wait for a message of the given type, skipping pose batches, audiences
+ * and deltas of other types; a copy
  * goes to out. Returns 0, or -1 on timeout/close/other type (printed). */
 int ws_expect(wsc *c, const char *type, int timeout_ms, char *out, size_t cap);
 

@@ -105,10 +105,23 @@ int ws_open_auth(wsc *c, int port, const char *token) {
     return wsc_send_text(c, msg);
 }
 
+/* Messages that arrive on their own (pose batches every interval, audience
+ * and delta changes) are skipped unless they are what the caller waits for. */
+static int skippable(const char *type, const char *want) {
+    return strcmp(type, want) != 0 &&
+           (strcmp(type, "policy.pose.batch") == 0 || strcmp(type, "policy.audience") == 0 ||
+            strcmp(type, "policy.audibility.delta") == 0);
+}
+
 int ws_expect(wsc *c, const char *type, int timeout_ms, char *out, size_t cap) {
-    const char *m = wsc_recv_skip(c, "policy.pose.batch", timeout_ms);
+    int64_t end = bb_now_ms() + timeout_ms;
     char t[64];
-    if (m && strcmp(wsc_type(m, t, sizeof t), type) == 0) {
+    const char *m;
+    do {
+        int left = (int)(end - bb_now_ms());
+        m = wsc_recv(c, left < 0 ? 0 : left);
+    } while (m && skippable(wsc_type(m, t, sizeof t), type));
+    if (m && strcmp(t, type) == 0) {
         if (out) snprintf(out, cap, "%s", m);
         return 0;
     }
