@@ -29,6 +29,16 @@ typedef struct pvapp_route {
     void *ud;
 } pvapp_route;
 
+/* A cached RoomService admin token of one room (app_livekit.c). */
+#define PVAPP_ADMIN_TOKENS      64  /* rooms whose admin token is kept */
+#define PVAPP_ADMIN_TOKEN_BYTES 512 /* longer tokens are not cached */
+typedef struct pvapp_admin_token {
+    char room_id[PV_ID_MAX + 1]; /* "" = free */
+    char token[PVAPP_ADMIN_TOKEN_BYTES];
+    int64_t expires_wall_ms;
+    uint64_t secret_fp; /* fingerprint of the secret it was signed with */
+} pvapp_admin_token;
+
 /* One outstanding LiveKit call. */
 typedef struct pvapp_lkcall {
     pvapp *app;
@@ -84,6 +94,7 @@ struct pvapp {
     /* LiveKit calls */
     pvapp_lkcall *lkcalls;
     uint32_t n_lkcalls;
+    pvapp_admin_token admin_tokens[PVAPP_ADMIN_TOKENS];
     uint64_t deferred_failed[PVAPP_DEFERRED_MAX]; /* call ids failed at submit */
     uint32_t n_deferred;
     int running_deferred;

@@ -15,7 +15,8 @@
 
 #include "tokens.h"
 
-#define ADMIN_TOKEN_TTL_S 600
+#define ADMIN_TOKEN_TTL_S      600
+#define ADMIN_TOKEN_REFRESH_MS 60000 /* mint anew this long before expiry */
 
 static pvapp_lkcall *lkcall_alloc(pvapp *app) {
     for (uint32_t i = 0; i < app->n_lkcalls; i++) {
@@ -36,6 +37,53 @@ static void defer_fail(pvapp *app, uint64_t call_id, const char *why) {
         pvlog_end(app->log);
     }
     if (app->n_deferred < PVAPP_DEFERRED_MAX) app->deferred_failed[app->n_deferred++] = call_id;
+}
+
+/* FNV-1a over the secret: tells a token signed before a SIGHUP rotation
+ * from one signed with the current value (no secret bytes are stored). */
+static uint64_t secret_fp(const pvsecret *s) {
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < s->current_len; i++)
+        h = (h ^ s->current[i]) * 1099511628211ull;
+    return h;
+}
+
+/*
+ * The admin token of room_id (video{room, roomAdmin}), reused until
+ * ADMIN_TOKEN_REFRESH_MS before it expires. Why a cache: every recompute may
+ * call UpdateSubscriptions for many listeners of one room; minting costs an
+ * HMAC and a JSON encoding each time. A full cache evicts the entry closest
+ * to expiry. Returns the token (valid until the next call) or NULL.
+ */
+static const char *admin_token(pvapp *app, const char *room_id) {
+    uint64_t fp = secret_fp(&app->lk_secret);
+    pvapp_admin_token *victim = &app->admin_tokens[0];
+    for (uint32_t i = 0; i < PVAPP_ADMIN_TOKENS; i++) {
+        pvapp_admin_token *t = &app->admin_tokens[i];
+        if (t->room_id[0] && strcmp(t->room_id, room_id) == 0) {
+            if (t->secret_fp == fp && app->wall_ms < t->expires_wall_ms - ADMIN_TOKEN_REFRESH_MS)
+                return t->token;
+            victim = t;
+            break;
+        }
+        if (victim->room_id[0] && (!t->room_id[0] || t->expires_wall_ms < victim->expires_wall_ms))
+            victim = t;
+    }
+    static char mem[PVTOK_BUF_BYTES];
+    pvbuf tok;
+    pvbuf_init(&tok, mem, sizeof mem);
+    int64_t exp_ms = 0;
+    if (pvtok_livekit_admin(&tok, app->cfg->livekit_api_key, &app->lk_secret, room_id, app->wall_ms,
+                            ADMIN_TOKEN_TTL_S, &exp_ms) < 0)
+        return NULL;
+    victim->room_id[0] = '\0';
+    if (tok.len < sizeof victim->token && strlen(room_id) < sizeof victim->room_id) {
+        memcpy(victim->token, tok.p, tok.len + 1);
+        snprintf(victim->room_id, sizeof victim->room_id, "%s", room_id);
+        victim->expires_wall_ms = exp_ms;
+        victim->secret_fp = fp;
+    }
+    return tok.p;
 }
 
 /* Twirp signals errors with a JSON body {"code":"not_found",...}. */
@@ -77,19 +125,17 @@ static void lk_done(void *ud, const pvhc_result *res) {
 void pvapp_livekit_call(pvapp *app, const pv_livekit_call *call) {
     app->stats.livekit_calls++;
     const char *path = pvjo_livekit_path(call->method);
-    static char body_mem[16384], tok_mem[PVTOK_BUF_BYTES], url[PVCFG_STR_MAX + 64],
-        auth[PVTOK_BUF_BYTES + 32];
-    pvbuf body, tok;
+    static char body_mem[16384], url[PVCFG_STR_MAX + 64], auth[PVTOK_BUF_BYTES + 32];
+    pvbuf body;
     pvbuf_init(&body, body_mem, sizeof body_mem);
-    pvbuf_init(&tok, tok_mem, sizeof tok_mem);
-    if (!path || pvjo_livekit_call(&body, call) < 0 ||
-        pvtok_livekit_admin(&tok, app->cfg->livekit_api_key, &app->lk_secret, call->room_id,
-                            app->wall_ms, ADMIN_TOKEN_TTL_S, NULL) < 0) {
+    const char *tok =
+        path && pvjo_livekit_call(&body, call) == 0 ? admin_token(app, call->room_id) : NULL;
+    if (!tok) {
         defer_fail(app, call->call_id, "cannot encode the call");
         return;
     }
     snprintf(url, sizeof url, "%s%s", app->lk_http_url, path);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok.p);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok);
     pvapp_lkcall *lc = lkcall_alloc(app);
     if (!lc) {
         defer_fail(app, call->call_id, "too many calls in flight");

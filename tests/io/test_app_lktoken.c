@@ -1,0 +1,198 @@
+/*
+ * test_app_lktoken.c - RoomService admin tokens of the app (app_livekit.c):
+ * one token per room, reused while fresh, minted anew near expiry and after
+ * a LiveKit secret rotation. The core's periodic ListParticipants produces
+ * the calls; a fake shell records their Authorization headers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "config.h"
+#include "http_conn.h"
+#include "log.h"
+#include "pv.h"
+#include "t.h"
+
+#define MAX_SUB 64
+typedef struct sub {
+    char url[256], auth[1200], body[512];
+    pvhc_done_fn done;
+    void *ud;
+} sub;
+static sub subs[MAX_SUB];
+static int n_subs;
+static int64_t wake_at = PV_NEVER, now = 5000000, wall = 1760000000000;
+static const char *lk_secret = "livekit-secret-0123456789abcdef01234";
+
+static int fake_submit(void *ud, const pvhc_request *r, pvhc_done_fn done, void *done_ud) {
+    if (n_subs == MAX_SUB) return PV_EFULL;
+    sub *s = &subs[n_subs++];
+    memset(s, 0, sizeof *s);
+    snprintf(s->url, sizeof s->url, "%s", r->url);
+    for (int i = 0; i < PVHC_MAX_HEADERS && r->headers[i]; i++)
+        if (strncmp(r->headers[i], "Authorization: ", 15) == 0)
+            snprintf(s->auth, sizeof s->auth, "%s", r->headers[i]);
+    snprintf(s->body, sizeof s->body, "%.*s", (int)r->body_len, r->body ? r->body : "");
+    s->done = done;
+    s->ud = done_ud;
+    return 0;
+}
+static void fake_arm(void *ud, int64_t w) {
+    wake_at = w;
+}
+
+static const char *env_get(void *ud, const char *name) {
+    static const char *const kv[][2] = {
+        {"NODE_ENV", "test"},
+        {"LIVEKIT_URL", "http://127.0.0.1:7880"},
+        {"LIVEKIT_API_KEY", "devkey"},
+        {"POLICY_SOCKET_JWT_SECRET", "policy-secret-0123456789abcdef012345"},
+        {"EXTERNAL_SHARED_SECRET", "external-secret-0123456789abcdef0123"},
+        {"LIVEKIT_RECONCILE_INTERVAL_MS", "60000"},
+        {"SESSION_TOKEN_TTL_SECONDS", "3600"},
+    };
+    if (strcmp(name, "LIVEKIT_API_SECRET") == 0) return lk_secret;
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        if (strcmp(kv[i][0], name) == 0) return kv[i][1];
+    return NULL;
+}
+static int no_file(void *ud, const char *p, char *b, size_t c, const char **why) {
+    *why = "none";
+    return -1;
+}
+
+static pvcfg cfg;
+static pvlog logger;
+static pvapp *app;
+
+static void on_request(void *ud, pvh_conn *c, const pvh_request *req) {
+    pvapp_on_request(app, c, req);
+}
+static pvh_handler H = {.on_request = on_request};
+static pvh_limits LIM = {2048, 16384, 5000, 5000, 5000};
+
+/* Advance both clocks; deliver the core's tick when due. */
+static void advance(int64_t ms) {
+    now += ms;
+    wall += ms;
+    pvapp_set_time(app, now, wall);
+    if (wake_at != PV_NEVER && wake_at <= now) pvapp_tick(app);
+}
+
+/* POST /sessions for participant p in room r (creates the room). */
+static void session(const char *room, const char *p) {
+    char req[512], body[128];
+    int n = snprintf(body, sizeof body, "{\"roomId\":\"%s\",\"participantId\":\"%s\"}", room, p);
+    snprintf(req, sizeof req,
+             "POST /sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             "Authorization: Bearer external-secret-0123456789abcdef0123\r\n"
+             "Content-Length: %d\r\n\r\n%s",
+             n, body);
+    pvh_conn *c;
+    REQUIRE(pvh_conn_init(&c, &LIM, &H, 1, now) == 0);
+    pvh_conn_set_peer(c, "192.0.2.7");
+    size_t space;
+    char *dst = pvh_conn_read_space(c, &space);
+    memcpy(dst, req, strlen(req));
+    pvh_conn_received(c, strlen(req), now);
+    size_t len;
+    const char *o = pvh_conn_output(c, &len);
+    CHECK(len > 12 && strncmp(o, "HTTP/1.1 200", 12) == 0);
+    pvapp_conn_closed(app, c);
+    pvh_conn_free(c);
+}
+
+/* Runs ticks for ms, answering every ListParticipants with an empty room;
+ * returns the index of the first call recorded in that time (or n_subs). */
+static int run(int64_t ms) {
+    int first = n_subs;
+    for (int64_t t = 0; t < ms; t += 250) {
+        advance(250);
+        for (int i = first; i < n_subs; i++) {
+            if (!subs[i].done) continue;
+            pvhc_done_fn done = subs[i].done;
+            subs[i].done = NULL;
+            static const char empty[] = "{\"participants\":[]}";
+            pvhc_result r = {.status = 200, .body = empty, .body_len = sizeof empty - 1};
+            done(subs[i].ud, &r);
+        }
+    }
+    return first;
+}
+
+/* The Authorization of the latest ListParticipants for room r since index from. */
+static const char *last_auth(int from, const char *room) {
+    char want[64];
+    snprintf(want, sizeof want, "\"room\":\"%s\"", room);
+    const char *a = NULL;
+    for (int i = from; i < n_subs; i++)
+        if (strstr(subs[i].url, "ListParticipants") && strstr(subs[i].body, want)) a = subs[i].auth;
+    return a;
+}
+
+static void setup(void) {
+    pvcfg_source src = {env_get, no_file, NULL};
+    char err[PVCFG_ERR_MAX];
+    REQUIRE(pvcfg_load(&cfg, &src, err) == 0);
+    pvlog_init(&logger, -1, PV_LOG_ERROR);
+    pvapp_shell sh = {.http_submit = fake_submit, .arm_timer = fake_arm};
+    REQUIRE(pvapp_new(&app, &cfg, &logger, &sh, now, wall, 7, err) == 0);
+    n_subs = 0;
+}
+
+static void test_admin_token_reuse_and_refresh(void) {
+    setup();
+    session("room-a", "p1");
+    session("room-b", "p2");
+    int from = run(61000); /* first periodic list of both rooms */
+    char a1[1200], b1[1200];
+    REQUIRE(last_auth(from, "room-a") && last_auth(from, "room-b"));
+    snprintf(a1, sizeof a1, "%s", last_auth(from, "room-a"));
+    snprintf(b1, sizeof b1, "%s", last_auth(from, "room-b"));
+    CHECK(strcmp(a1, b1) != 0);   /* per room: video.room differs */
+    for (int k = 0; k < 8; k++) { /* lists at 2..9 min: the same token */
+        session("room-a", "p1");  /* keeps the session from idling out */
+        from = run(60000);
+        REQUIRE(last_auth(from, "room-a"));
+        CHECK(strcmp(last_auth(from, "room-a"), a1) == 0);
+    }
+    session("room-a", "p1");
+    from = run(60000); /* 10 min: within 60 s of the token's expiry -> a new one */
+    REQUIRE(last_auth(from, "room-a"));
+    CHECK(strcmp(last_auth(from, "room-a"), a1) != 0);
+    char a2[1200];
+    snprintf(a2, sizeof a2, "%s", last_auth(from, "room-a"));
+    session("room-a", "p1");
+    from = run(60000);
+    CHECK(last_auth(from, "room-a") && strcmp(last_auth(from, "room-a"), a2) == 0);
+    pvapp_free(app);
+}
+
+static void test_admin_token_after_secret_rotation(void) {
+    setup();
+    session("room-a", "p1");
+    int from = run(61000);
+    char a1[1200];
+    REQUIRE(last_auth(from, "room-a"));
+    snprintf(a1, sizeof a1, "%s", last_auth(from, "room-a"));
+    lk_secret = "livekit-secret-rotated-0123456789abcdef";
+    pvcfg cfg2;
+    pvcfg_source src = {env_get, no_file, NULL};
+    char err[PVCFG_ERR_MAX];
+    REQUIRE(pvcfg_load(&cfg2, &src, err) == 0);
+    cfg = cfg2; /* the app keeps a pointer to cfg */
+    REQUIRE(pvapp_reload(app, &cfg, err) == 0);
+    from = run(60000);
+    REQUIRE(last_auth(from, "room-a"));
+    CHECK(strcmp(last_auth(from, "room-a"), a1) != 0); /* signed with the new secret */
+    lk_secret = "livekit-secret-0123456789abcdef01234";
+    pvapp_free(app);
+}
+
+int main(void) {
+    T_RUN(test_admin_token_reuse_and_refresh);
+    T_RUN(test_admin_token_after_secret_rotation);
+    return t_done("io app admin tokens");
+}
