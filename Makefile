@@ -12,7 +12,7 @@ SAN      ?=
 CWARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wvla -Wformat=2 -Wno-unused-parameter -Werror
 CFLAGS   := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(OPT) -g $(CWARN) \
-            -fno-omit-frame-pointer $(if $(SAN),-fsanitize=$(SAN) -fno-sanitize-recover=all) \
+            -fno-omit-frame-pointer -ffp-contract=off $(if $(SAN),-fsanitize=$(SAN) -fno-sanitize-recover=all) \
             -Icore -Iio -Isim $(EXTRA_CFLAGS)
 LDFLAGS  := $(if $(SAN),-fsanitize=$(SAN)) $(EXTRA_LDFLAGS)
 
