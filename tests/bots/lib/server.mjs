@@ -63,8 +63,10 @@ function sleep(ms) {
 
 /**
  * Writes livekit.yaml into a temp dir and starts the server.
- * opts: { bin (default serverBin()), key, secret, webhookUrl, logFile }
- * Returns { url (ws), httpUrl, key, secret, version, dir, stop() }.
+ * opts: { bin (default serverBin()), key, secret, webhookUrl, logFile,
+ *         port, udpPort (fixed ports, e.g. to restart a server where clients
+ *         expect it; default: free ones) }
+ * Returns { url (ws), httpUrl, port, udpPort, key, secret, version, dir, stop() }.
  * Throws if the server does not answer within 15 s.
  */
 export async function startLiveKit(opts = {}) {
@@ -72,8 +74,8 @@ export async function startLiveKit(opts = {}) {
   if (!fs.existsSync(bin)) throw new Error(`LiveKit server binary not found: ${bin}`);
   const key = opts.key ?? 'pvtestkey';
   const secret = opts.secret ?? 'pvtestsecret-at-least-32-characters-long';
-  const port = await freeTcpPort();
-  const udpPort = await freeUdpPort();
+  const port = opts.port ?? (await freeTcpPort());
+  const udpPort = opts.udpPort ?? (await freeUdpPort());
   const stunPort = await freeUdpPort(); // nothing listens there: see stun_servers below
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pv-livekit-'));
   const lines = [
@@ -127,7 +129,7 @@ export async function startLiveKit(opts = {}) {
       const res = await fetch(httpUrl + '/');
       if (res.ok) {
         const version = fs.readFileSync(logFile, 'utf8').match(/"version":\s*"([^"]+)"/)?.[1];
-        return { url: `ws://127.0.0.1:${port}`, httpUrl, key, secret, dir, logFile, version, stop };
+        return { url: `ws://127.0.0.1:${port}`, httpUrl, port, udpPort, key, secret, dir, logFile, version, stop };
       }
     } catch {
       /* not up yet */

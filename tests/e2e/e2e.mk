@@ -1,0 +1,33 @@
+# tests/e2e: the control plane end to end on a REAL LiveKit server (v1.13.5):
+# the daemon binary, its webhook endpoint, policy socket and RoomService calls,
+# with rtc-node bots (tests/bots/lib) that publish tones and report what they
+# really hear. Needs the LiveKit binary (deploy/paths.env or
+# $LIVEKIT_SERVER_BIN) and the npm packages of tests/bots and tests/e2e.
+#
+#   make test-e2e-livekit    hearing, hysteresis, malicious listener, rogue
+#                            speaker, forged webhooks, daemon and LiveKit
+#                            restarts (~1 min); E2E_ONLY=hearing,rogue for a subset
+#   make bench-livekit       >= 20 bots: enter/exit latency p50/p99; 30 talkers:
+#                            downstream bitrate with the cap vs all-to-all
+E2E_DIR  := tests/e2e
+E2E_ONLY ?=
+
+$(E2E_DIR)/node_modules/.package-lock.json: $(E2E_DIR)/package.json $(E2E_DIR)/package-lock.json
+	cd $(E2E_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+# the bots' packages (same rule as tests/bots/bots.mk, which may not be included)
+.PHONY: e2e-deps
+e2e-deps: $(E2E_DIR)/node_modules/.package-lock.json
+	@[ -f tests/bots/node_modules/.package-lock.json ] && \
+	  [ tests/bots/node_modules/.package-lock.json -nt tests/bots/package-lock.json ] || \
+	  (cd tests/bots && npm ci --no-audit --no-fund --loglevel=error)
+
+.PHONY: test-e2e-livekit
+test-e2e-livekit: $(DAEMON) e2e-deps
+	PV_DAEMON=$(DAEMON) node $(E2E_DIR)/e2e.mjs $(if $(E2E_ONLY),--only $(E2E_ONLY))
+TEST_TARGETS += test-e2e-livekit
+
+.PHONY: bench-livekit
+bench-livekit: $(DAEMON) e2e-deps
+	PV_DAEMON=$(DAEMON) node $(E2E_DIR)/bench.mjs
+bench: bench-livekit
