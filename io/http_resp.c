@@ -129,12 +129,17 @@ int pvh_respond(pvh_conn *c, const pvh_response *r, int64_t now_ms) {
         (r->body_len > 0 && !r->body))
         return PV_EINVAL;
     int close = r->close || !c->req.keep_alive || c->draining || c->parser_upgrade || c->peer_eof;
+    /* RFC 9110 8.6: no Content-Length (and no body) in a 204 or 304 */
+    int no_body = r->status == 204 || r->status == 304;
+    if (no_body && r->body_len > 0) return PV_EINVAL;
+    char clen[48] = "";
+    if (!no_body) snprintf(clen, sizeof clen, "Content-Length: %zu\r\n", r->body_len);
     char head[PVH_EXTRA_HEADERS_MAX + 512];
     int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n%s%s%s"
+                     "HTTP/1.1 %d %s\r\n%s%s%s%s%s%s%s"
                      "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s%s\r\n",
                      r->status, pvh_status_text(r->status), c->h->date ? "Date: " : "",
-                     c->h->date ? c->h->date : "", c->h->date ? "\r\n" : "", r->body_len,
+                     c->h->date ? c->h->date : "", c->h->date ? "\r\n" : "", clen,
                      r->content_type ? "Content-Type: " : "",
                      r->content_type ? r->content_type : "", r->content_type ? "\r\n" : "",
                      close                    ? "Connection: close\r\n"

@@ -258,6 +258,7 @@ BB_TEST(security_cors_allowlist) {
              strstr(v, "Authorization") && strstr(v, "Content-Type"));
     BB_CHECK(bb_header(&R, "vary", v, sizeof v) && strcmp(v, "Origin") == 0);
     BB_CHECK(bb_header(&R, "access-control-max-age", v, sizeof v) != NULL);
+    BB_CHECK(bb_header(&R, "content-length", v, sizeof v) == NULL); /* none in a 204 */
     /* preflight: other origin, other method, the "null" origin */
     BB_CHECK_INT(bb_req(d.port, "OPTIONS", "/sessions",
                         "Origin: https://evil.example\r\nAccess-Control-Request-Method: POST\r\n",
