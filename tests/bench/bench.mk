@@ -14,3 +14,13 @@ $(BUILD)/tests/bench/bench_audib: tests/bench/bench_audib.c core/audib.c core/au
 
 bench-audib: $(BUILD)/tests/bench/bench_audib
 	$(BUILD)/tests/bench/bench_audib
+
+# bench_core drives the whole core through pv_core_step (poses applied per
+# second, full 4 Hz round cost with sockets) and links libpvcore.a.
+.PHONY: bench-core
+bench: bench-core
+$(BUILD)/tests/bench/bench_core: tests/bench/bench_core.c $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $< $(CORE_LIB) -lm $(LDFLAGS) -o $@
+bench-core: $(BUILD)/tests/bench/bench_core
+	$(BUILD)/tests/bench/bench_core
