@@ -271,10 +271,11 @@ static int register_sessions(void) {
             char body[128];
             int bl = snprintf(body, sizeof body,
                               "{\"participantId\":\"p%d\",\"roomId\":\"room%d\"}", i, r);
-            int n = snprintf(req, sizeof req,
-                             "POST /sessions HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer " SECRET
-                             "\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-                             bl, body);
+            int n =
+                snprintf(req, sizeof req,
+                         "POST /sessions HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer " SECRET
+                         "\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+                         bl, body);
             if (send_all(fd, req, (size_t)n) < 0) return -1;
             size_t got = 0;
             for (;;) { /* one response */
