@@ -9,3 +9,6 @@ install-deps:
 	bash deploy/install-deps.sh
 
 TEST_TARGETS += test-deploy
+
+# The demo stack and its browser test (make demo, make test-demo).
+-include deploy/demo.mk

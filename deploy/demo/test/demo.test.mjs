@@ -1,0 +1,268 @@
+// test-demo: the demo page in real headless Chromium against the real stack
+// (coturn, LiveKit, proximity-voice-control, demo server with tone bots; see
+// run.sh). It walks the player next to one bot and far from the others and
+// measures what the page's speakers get: a Goertzel filter per bot tone on
+// the client's output mix (deploy/demo/public/meter.js). Then it checks the
+// other direction (the near bot hears the player's push-to-talk tone, the
+// far bots do not), keyboard movement, a live audibility change, and saves
+// a screenshot.
+//
+// Environment: DEMO_URL (the page), DEMO_SCREENSHOT (PNG path), DEMO_TMP (dir for the mic WAV).
+import { join } from 'node:path';
+import {
+  demoStatus,
+  launchChromium,
+  openDemo,
+  poll,
+  reporter,
+  sleep,
+  toneWav,
+} from './browser.mjs';
+
+const HEAR_AMP = 0.003; // tone amplitude (full scale) that counts as "arrives"; measured ~0.02-0.07 at 4 m
+const SILENT_AMP = 0.0005; // a bot's tone below this counts as "does not arrive"
+const MIC_HZ = 1500;
+const EMPTY_SPOT = [0, -38]; // >= 40 m from every bot of the "test" scenario
+const SETTLE_MS = 1000; // after a move: the panner/gain ramps are over
+
+const url = process.env.DEMO_URL;
+const shot = process.env.DEMO_SCREENSHOT ?? 'build/demo-screenshot.png';
+const r = reporter('demo');
+const wav = join(process.env.DEMO_TMP ?? '/tmp', 'demo-mic.wav');
+toneWav(wav, MIC_HZ);
+
+/** In the page: tone amplitudes for n measurements intervalMs apart: { id: [amp...] }. */
+async function sample(page, n, intervalMs) {
+  const out = {};
+  for (let i = 0; i < n; i++) {
+    const m = await page.evaluate(() => window.demo.measure());
+    for (const [id, a] of Object.entries(m.tones)) (out[id] ??= []).push(a);
+    await sleep(intervalMs);
+  }
+  return out;
+}
+const min = (a) => Math.min(...a);
+const max = (a) => Math.max(...a);
+const fmt = (a) => a.toExponential(1);
+
+/** Teleports next to bot `id` (4 m south of it) and waits until its tone is heard and `silentIds`' are not. */
+async function walkTo(page, id, silentIds) {
+  const t0 = Date.now();
+  await page.evaluate((bid) => {
+    const b = window.demo.state.entities.find((e) => e.id === bid);
+    return window.demo.teleport(b.x, b.z - 4, 0);
+  }, id);
+  const ok = await poll(
+    page,
+    ([bid, silent, hear, quiet]) => {
+      const m = window.demo.measure();
+      return m.tones[bid] > hear && silent.every((s) => m.tones[s] < quiet);
+    },
+    [id, silentIds, HEAR_AMP, SILENT_AMP],
+    8000,
+    100,
+  );
+  return ok ? Date.now() - t0 : -1;
+}
+
+async function heardFromPlayer(botId, playerId) {
+  const s = await demoStatus(url);
+  const b = s.bots.find((x) => x.id === botId);
+  return b?.heard?.[playerId]?.audibleFrames ?? 0;
+}
+
+async function scenario(page) {
+  await page.click('#join');
+  const joined = await poll(
+    page,
+    () => window.demo.state.joined || window.demo.state.joinError,
+    null,
+    20000,
+  );
+  const st = await page.evaluate(() => ({
+    joined: window.demo.state.joined,
+    err: window.demo.state.joinError,
+  }));
+  if (
+    !r.check(
+      'page joins voice (POST /sessions via the demo server, LiveKit, policy socket)',
+      st.joined,
+      JSON.stringify(st.err ?? joined),
+    )
+  )
+    return;
+  const diag = await poll(
+    page,
+    () => {
+      const d = window.demo.diag();
+      return d &&
+        d.connected &&
+        d.publishedTrack &&
+        d.policySocketConnected &&
+        d.lastPolicyRevision > 0
+        ? d
+        : null;
+    },
+    null,
+    10000,
+  );
+  r.check(
+    'diagnostics: connected, mic published, socket open, policy applied',
+    diag,
+    JSON.stringify(diag),
+  );
+  const { me, bots } = await page.evaluate(() => ({
+    me: window.demo.state.me,
+    bots: window.demo.state.bots,
+  }));
+  const [near, far1, far2] = bots.map((b) => b.id);
+
+  // 0. Out of everyone's range (the spawn is 12 m from the near bot): silence.
+  await page.evaluate(([x, z]) => window.demo.teleport(x, z, 0), EMPTY_SPOT);
+  const quiet = await poll(
+    page,
+    (q) => Object.values(window.demo.measure().tones).every((a) => a < q),
+    SILENT_AMP,
+    8000,
+  );
+  const s0 = await sample(page, 5, 150);
+  r.check(
+    `out of range of every bot: no bot tone arrives (max amp < ${SILENT_AMP})`,
+    quiet && Object.values(s0).every((a) => max(a) < SILENT_AMP),
+    Object.entries(s0)
+      .map(([id, a]) => `${id} ${fmt(max(a))}`)
+      .join(', '),
+  );
+
+  // 1. Next to one bot, far from the others: only its tone arrives.
+  const nearMs = await walkTo(page, near, [far1, far2]);
+  r.check(
+    `walking up to ${near}: its tone arrives, far bots stay silent`,
+    nearMs >= 0,
+    `${nearMs} ms after the move`,
+  );
+  await sleep(SETTLE_MS);
+  const s1 = await sample(page, 10, 150);
+  console.log(
+    `  amplitudes near ${near}: ${Object.entries(s1)
+      .map(([id, a]) => `${id} ${fmt(min(a))}..${fmt(max(a))}`)
+      .join(', ')}`,
+  );
+  r.check(
+    `near bot tone arrives (10 samples, min amp > ${HEAR_AMP})`,
+    min(s1[near]) > HEAR_AMP,
+    `min ${fmt(min(s1[near]))} max ${fmt(max(s1[near]))}`,
+  );
+  r.check(
+    `far bots' tones do not arrive (max amp < ${SILENT_AMP})`,
+    max(s1[far1]) < SILENT_AMP && max(s1[far2]) < SILENT_AMP,
+    `${far1} ${fmt(max(s1[far1]))}, ${far2} ${fmt(max(s1[far2]))}`,
+  );
+  const view = await page.evaluate(
+    ([n, f]) => {
+      const s = window.demo.state;
+      return {
+        near: s.classes.get(n)?.status,
+        far: s.classes.get(f)?.status,
+        canHear: [...(s.canHear ?? [])],
+        subscribed: s.diag?.subscribedCount,
+      };
+    },
+    [near, far1],
+  );
+  r.check(
+    'page shows near bot "hearing", far bot "out", from the daemon policy',
+    view.near === 'hearing' &&
+      view.far === 'out' &&
+      view.canHear.includes(near) &&
+      !view.canHear.includes(far1),
+    JSON.stringify(view),
+  );
+  await page.screenshot({ path: shot });
+  console.log(`  screenshot: ${shot}`);
+
+  // 2. The other direction: push-to-talk; the near bot hears the player, far bots do not.
+  const before = await heardFromPlayer(near, me.id);
+  await page.keyboard.down('Space');
+  let heard = 0;
+  for (let i = 0; i < 40 && heard - before < 50; i++) {
+    await sleep(100);
+    heard = await heardFromPlayer(near, me.id);
+  }
+  await sleep(1000);
+  const farHeard = (await heardFromPlayer(far1, me.id)) + (await heardFromPlayer(far2, me.id));
+  await page.keyboard.up('Space');
+  r.check(
+    "push-to-talk: near bot receives the player's microphone tone",
+    heard - before >= 50,
+    `${heard - before} audible 10 ms frames`,
+  );
+  r.check(
+    'push-to-talk: far bots receive nothing from the player',
+    farHeard === 0,
+    `${farHeard} frames`,
+  );
+  await sleep(800);
+  const a = await heardFromPlayer(near, me.id);
+  await sleep(1000);
+  const b = await heardFromPlayer(near, me.id);
+  r.check(
+    'push-to-talk released: the near bot stops hearing the player',
+    b - a <= 5,
+    `${b - a} frames in 1 s`,
+  );
+
+  // 3. Keyboard movement moves the player (and the server's copy of it).
+  const x0 = await page.evaluate(() => window.demo.state.me.x);
+  await page.keyboard.down('KeyD');
+  await sleep(600);
+  await page.keyboard.up('KeyD');
+  await sleep(300);
+  const x1 = await page.evaluate(() => window.demo.state.me.x);
+  const w = await (await fetch(new URL('/api/world', url))).json();
+  const server = w.entities.find((e) => e.id === me.id);
+  r.check(
+    'D key walks right; the game server has the new position',
+    x1 - x0 > 2 && Math.abs(server.x - x1) < 0.5,
+    `x ${x0.toFixed(1)} -> ${x1.toFixed(1)} (server ${server.x.toFixed(1)})`,
+  );
+
+  // 4. Live audibility change: walk to a far bot; it becomes audible, the first one goes silent.
+  const swapMs = await walkTo(page, far1, [near, far2]);
+  r.check(
+    `walking to ${far1}: it becomes audible and ${near} silent, without reconnecting`,
+    swapMs >= 0,
+    `${swapMs} ms`,
+  );
+
+  const errors = await page.evaluate(() => window.demo.state.errors);
+  r.check('no client error events', errors.length === 0, JSON.stringify(errors));
+  const status = await demoStatus(url);
+  r.check(
+    'every bot applied and acked its audience, poses posted at 4 Hz',
+    status.bots.every((x) => x.acks > 0 && x.published) &&
+      status.posts.failed === 0 &&
+      status.posts.ok > 20,
+    `acks ${status.bots.map((x) => x.acks).join('/')}, poses ok ${status.posts.ok} failed ${status.posts.failed}`,
+  );
+}
+
+const watchdog = setTimeout(() => {
+  console.log('demo: timed out');
+  process.exit(1);
+}, 100_000);
+const browser = await launchChromium(wav);
+try {
+  const page = await openDemo(browser, url, {
+    rawMic: true,
+    statsIntervalMs: 1000,
+    name: 'Tester',
+  });
+  await scenario(page);
+} catch (e) {
+  r.check('demo scenario', false, String(e.stack ?? e));
+} finally {
+  clearTimeout(watchdog);
+  await browser.close();
+}
+process.exit(r.done());
