@@ -28,7 +28,7 @@ BENCH_WS := $(BUILD)/tests/bench/bench_ws
 $(BENCH_WS): tests/bench/bench_ws.c $(IO_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out $(OPT),$(CFLAGS)) -O2 tests/bench/bench_ws.c $(IO_LIB) $(CORE_LIB) \
-	  $(IO_LIBS) -lm $(LDFLAGS) -o $@
+	  $(IO_LIBS) -lm -lpthread $(LDFLAGS) -o $@
 
 .PHONY: bench-ws
 bench-ws: $(DAEMON) $(BENCH_WS)
