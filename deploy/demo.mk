@@ -24,3 +24,6 @@ test-demo: $(BUILD)/proximity-voice-control client-build demo-deps
 	DEMO_SCREENSHOT=$(abspath $(BUILD))/demo-screenshot.png bash $(DEMO_SRC)/test/run.sh
 
 TEST_TARGETS += test-demo
+
+# The TURN browser test shares the stack and the npm packages of the demo.
+-include tests/browser/browser.mk
