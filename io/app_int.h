@@ -105,6 +105,12 @@ struct pvapp {
     int ready_probed;
     int64_t ready_checked_ms;
     char ready_reason[160];
+    /* RoomService health (app_livekit.c): LiveKit reachable is not enough,
+     * it must also accept our admin tokens */
+    int lk_rejected;                           /* last RoomService answer was 401/403 */
+    int lk_last_status;                        /* HTTP status of the last answer, 0 = transport */
+    int64_t lk_last_ok_ms;                     /* monotonic time of the last 200, 0 = never */
+    uint64_t lk_failed_row;                    /* RoomService failures since the last 200 */
     uint32_t ready_wait[PVAPP_MAX_READY_WAIT]; /* request slots */
     uint32_t n_ready_wait;
 

@@ -94,9 +94,25 @@ static pv_lk_outcome classify(const pvhc_result *res) {
     return PV_LK_FAILED;
 }
 
+/* Health bookkeeping for /ready. Why 401/403 matter: LiveKit answers
+ * GET / with 200 even when the API key or secret is wrong, so only the
+ * RoomService calls reveal that enforcement cannot work. */
+static void lk_health(pvapp *app, const pvhc_result *res) {
+    app->lk_last_status = res->status;
+    if (res->status == 200) {
+        app->lk_last_ok_ms = app->now_ms;
+        app->lk_failed_row = 0;
+        app->lk_rejected = 0;
+        return;
+    }
+    app->lk_failed_row++;
+    app->lk_rejected = res->status == 401 || res->status == 403;
+}
+
 static void lk_done(void *ud, const pvhc_result *res) {
     pvapp_lkcall *lc = ud;
     pvapp *app = lc->app;
+    lk_health(app, res);
     pv_event ev = {.type = PV_EV_LIVEKIT_RESULT};
     ev.u.livekit.call_id = lc->call_id;
     ev.u.livekit.outcome = classify(res);
@@ -193,14 +209,23 @@ static void answer_ready(pvapp *app, pvapp_req *rq) {
         pvapp_reply_error(rq, 503, "NOT_READY", why, NULL);
     } else if (!app->ready_ok) {
         pvapp_reply_error(rq, 503, "NOT_READY", app->ready_reason, NULL);
+    } else if (app->lk_rejected) {
+        snprintf(why, sizeof why,
+                 "livekit rejects the RoomService admin token (HTTP %d): check "
+                 "LIVEKIT_API_KEY / LIVEKIT_API_SECRET",
+                 app->lk_last_status);
+        pvapp_reply_error(rq, 503, "NOT_READY", why, NULL);
     } else {
         pv_stats st;
         pv_core_stats(app->core, &st);
-        char body[200];
+        char body[320];
+        int64_t ago = app->lk_last_ok_ms ? app->now_ms - app->lk_last_ok_ms : -1;
         int n = snprintf(body, sizeof body,
                          "{\"status\":\"ready\",\"livekit\":\"ok\",\"rooms\":%u,"
-                         "\"participants\":%u}",
-                         st.rooms, st.participants);
+                         "\"participants\":%u,\"livekitCallsInFlight\":%u,"
+                         "\"livekitFailuresInARow\":%llu,\"livekitLastOkAgoMs\":%lld}",
+                         st.rooms, st.participants, st.inflight_calls,
+                         (unsigned long long)app->lk_failed_row, (long long)ago);
         pvapp_reply(rq, 200, "application/json", body, (size_t)n, NULL);
     }
 }

@@ -11,6 +11,9 @@
 import '../bots/lib/quiet.mjs';
 import fs from 'node:fs';
 import { signJwt } from '../bots/lib/token.mjs';
+import { freeTcpPort } from '../bots/lib/server.mjs';
+import { Daemon } from './lib/daemon.mjs';
+import { Game } from './lib/game.mjs';
 import { Rig, hearingMatrix, hearsNow, now, silentNow, sleep, waitUntil } from './lib/rig.mjs';
 import { dispose } from './lib/rtc.mjs';
 import crypto from 'node:crypto';
@@ -69,6 +72,38 @@ async function caseWebhook(rig) {
   const logs = fs.readdirSync(rig.dir).filter((f) => f.startsWith('daemon-'));
   const leaked = logs.some((f) => fs.readFileSync(`${rig.dir}/${f}`, 'utf8').includes(marker));
   check('webhook: bodies never logged (room turnPassword absent from the daemon log)', !leaked);
+}
+
+// ---------------------------------------------------------------- readiness
+
+async function getReady(url) {
+  const res = await fetch(`${url}/ready`);
+  return { status: res.status, body: await res.text() };
+}
+
+async function caseReady(rig) {
+  const r = await getReady(rig.daemon.url);
+  check('ready: 200 with LiveKit up and accepting our admin tokens', r.status === 200 && r.body.includes('"livekit":"ok"'), r.body);
+  // a second daemon whose LIVEKIT_API_SECRET is wrong: LiveKit still answers
+  // GET /, but refuses every RoomService call -> /ready must say so
+  const bad = new Daemon({
+    port: await freeTcpPort(),
+    dir: rig.dir,
+    livekit: { url: rig.lk.url, key: rig.key, secret: 'w'.repeat(48) },
+    externalSecret: rig.externalSecret,
+    policySecret: rig.policySecret,
+    env: { LIVEKIT_RECONCILE_INTERVAL_MS: '300' },
+  });
+  await bad.start();
+  try {
+    const game = new Game({ daemonUrl: bad.url, secret: rig.externalSecret, roomId: 'e2e-badsecret' });
+    await game.session('someone'); // the room exists: its ListParticipants runs every 300 ms
+    let last = null;
+    const t = await waitUntil(async () => (last = await getReady(bad.url)).status === 503, 5000, 200);
+    check('ready: 503 NOT_READY when LiveKit rejects the RoomService token (wrong API secret)', t !== null && last.body.includes('HTTP 401'), last?.body);
+  } finally {
+    await bad.stop();
+  }
 }
 
 // ---------------------------------------------------------------- hearing
@@ -276,6 +311,7 @@ async function caseLiveKitRestart(rig, ctx) {
 
 const CASES = [
   ['webhook', caseWebhook],
+  ['ready', caseReady],
   ['hearing', caseHearing],
   ['malicious', caseMalicious],
   ['hysteresis', caseHysteresis],
@@ -294,7 +330,7 @@ async function main() {
     console.log(`e2e-livekit: LiveKit ${rig.lk.version} at ${rig.lk.url}, daemon at ${rig.daemon.url}`);
     for (const [name, fn] of CASES) {
       if (ONLY && !ONLY.includes(name)) continue;
-      if (name !== 'webhook' && name !== 'hearing' && !ctx.game) continue; // needs the hearing setup
+      if (!['webhook', 'ready', 'hearing'].includes(name) && !ctx.game) continue; // needs the hearing setup
       try {
         await fn(rig, ctx);
       } catch (e) {

@@ -1,8 +1,9 @@
 /*
  * test_app_lktoken.c - RoomService admin tokens of the app (app_livekit.c):
  * one token per room, reused while fresh, minted anew near expiry and after
- * a LiveKit secret rotation. The core's periodic ListParticipants produces
- * the calls; a fake shell records their Authorization headers.
+ * a LiveKit secret rotation; and /ready reporting LiveKit refusing them.
+ * The core's periodic ListParticipants produces the calls; a fake shell
+ * records their Authorization headers and answers them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,40 @@ static void advance(int64_t ms) {
     if (wake_at != PV_NEVER && wake_at <= now) pvapp_tick(app);
 }
 
+/* Sends a raw request on a new connection; returns it (caller frees). */
+static pvh_conn *send_req(const char *req) {
+    pvh_conn *c;
+    REQUIRE(pvh_conn_init(&c, &LIM, &H, 1, now) == 0);
+    pvh_conn_set_peer(c, "192.0.2.7");
+    size_t space;
+    char *dst = pvh_conn_read_space(c, &space);
+    memcpy(dst, req, strlen(req));
+    pvh_conn_received(c, strlen(req), now);
+    return c;
+}
+
+/* GET /ready, answering LiveKit's GET / probe with 200. Returns the status
+ * and the body in body[0..cap). */
+static int ready(char *body, size_t cap) {
+    int first = n_subs;
+    pvh_conn *c = send_req("GET /ready HTTP/1.1\r\nHost: x\r\n\r\n");
+    for (int i = first; i < n_subs; i++) {
+        if (!subs[i].done) continue;
+        pvhc_done_fn done = subs[i].done;
+        subs[i].done = NULL;
+        pvhc_result r = {.status = 200, .body = "OK", .body_len = 2};
+        done(subs[i].ud, &r);
+    }
+    size_t len;
+    const char *o = pvh_conn_output(c, &len);
+    const char *b = len > 12 ? strstr(o, "\r\n\r\n") : NULL;
+    snprintf(body, cap, "%.*s", b ? (int)(len - (size_t)(b + 4 - o)) : 0, b ? b + 4 : "");
+    int status = len > 12 ? atoi(o + 9) : 0;
+    pvapp_conn_closed(app, c);
+    pvh_conn_free(c);
+    return status;
+}
+
 /* POST /sessions for participant p in room r (creates the room). */
 static void session(const char *room, const char *p) {
     char req[512], body[128];
@@ -90,13 +125,7 @@ static void session(const char *room, const char *p) {
              "Authorization: Bearer external-secret-0123456789abcdef0123\r\n"
              "Content-Length: %d\r\n\r\n%s",
              n, body);
-    pvh_conn *c;
-    REQUIRE(pvh_conn_init(&c, &LIM, &H, 1, now) == 0);
-    pvh_conn_set_peer(c, "192.0.2.7");
-    size_t space;
-    char *dst = pvh_conn_read_space(c, &space);
-    memcpy(dst, req, strlen(req));
-    pvh_conn_received(c, strlen(req), now);
+    pvh_conn *c = send_req(req);
     size_t len;
     const char *o = pvh_conn_output(c, &len);
     CHECK(len > 12 && strncmp(o, "HTTP/1.1 200", 12) == 0);
@@ -104,8 +133,11 @@ static void session(const char *room, const char *p) {
     pvh_conn_free(c);
 }
 
-/* Runs ticks for ms, answering every ListParticipants with an empty room;
- * returns the index of the first call recorded in that time (or n_subs). */
+static int answer_status = 200; /* what LiveKit answers the calls */
+
+/* Runs ticks for ms, answering every ListParticipants with an empty room
+ * (or answer_status); returns the index of the first call recorded in that
+ * time (or n_subs). */
 static int run(int64_t ms) {
     int first = n_subs;
     for (int64_t t = 0; t < ms; t += 250) {
@@ -115,7 +147,11 @@ static int run(int64_t ms) {
             pvhc_done_fn done = subs[i].done;
             subs[i].done = NULL;
             static const char empty[] = "{\"participants\":[]}";
-            pvhc_result r = {.status = 200, .body = empty, .body_len = sizeof empty - 1};
+            static const char denied[] = "{\"code\":\"unauthenticated\",\"msg\":\"denied\"}";
+            int ok = answer_status == 200;
+            pvhc_result r = {.status = answer_status,
+                             .body = ok ? empty : denied,
+                             .body_len = ok ? sizeof empty - 1 : sizeof denied - 1};
             done(subs[i].ud, &r);
         }
     }
@@ -191,8 +227,31 @@ static void test_admin_token_after_secret_rotation(void) {
     pvapp_free(app);
 }
 
+/* LiveKit reachable (GET / answers 200) but refusing our admin token: not
+ * ready, with the reason; ready again after a RoomService call succeeds. */
+static void test_ready_reports_rejected_admin_token(void) {
+    setup();
+    char body[512];
+    CHECK_EQ_INT(ready(body, sizeof body), 200);
+    CHECK(strstr(body, "\"livekitLastOkAgoMs\":-1") != NULL);
+    session("room-a", "p1");
+    answer_status = 401;
+    run(61000);
+    CHECK_EQ_INT(ready(body, sizeof body), 503);
+    CHECK(strstr(body, "NOT_READY") && strstr(body, "HTTP 401") &&
+          strstr(body, "LIVEKIT_API_SECRET"));
+    answer_status = 200;
+    session("room-a", "p1");
+    run(60000);
+    CHECK_EQ_INT(ready(body, sizeof body), 200);
+    CHECK(strstr(body, "\"livekitFailuresInARow\":0") != NULL);
+    CHECK(strstr(body, "\"livekitLastOkAgoMs\":-1") == NULL);
+    pvapp_free(app);
+}
+
 int main(void) {
     T_RUN(test_admin_token_reuse_and_refresh);
     T_RUN(test_admin_token_after_secret_rotation);
-    return t_done("io app admin tokens");
+    T_RUN(test_ready_reports_rejected_admin_token);
+    return t_done("io app admin tokens and livekit health");
 }
