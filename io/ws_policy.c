@@ -12,6 +12,7 @@
 #include "json_in.h"
 #include "json_out.h"
 #include "ws_hs.h"
+#include "ws_json.h"
 
 #define PENDING_RING  1024 /* upgrades answered but not yet handed over */
 #define OUT_MIN_BYTES (256 * 1024)
@@ -41,6 +42,7 @@ struct pvwsp {
     pvwsp_opts o;
     pvwsp_shell sh;
     pvj_ctx *json;
+    pvwsj *poses; /* pose fragment cache for policy.pose.batch */
     /* conn_id -> socket: open addressing, linear probing, backward-shift delete */
     pvwsp_sock **table;
     uint32_t mask;
@@ -128,7 +130,7 @@ static void wake(pvwsp *p, pvwsp_sock *s) {
 static void send_msg(pvwsp *p, pvwsp_sock *s, const pv_socket_send *m) {
     pvbuf b;
     pvbuf_init(&b, p->out, p->out_cap);
-    if (pvjo_socket_send(&b, m) < 0) {
+    if (pvwsj_socket_send(p->poses, &b, m) < 0) {
         log_sock(p, PV_LOG_ERROR, "policy message too large", s, NULL, NULL, m->type);
         pvws_conn_close(s->ws, 1011, "internal error", pvapp_now_ms(p->app));
         wake(p, s);
@@ -477,7 +479,8 @@ int pvwsp_new(pvwsp **out, pvapp *app, pvlog *log, const pvwsp_opts *o, const pv
         o->limits.queue_max_bytes > OUT_MIN_BYTES ? o->limits.queue_max_bytes : OUT_MIN_BYTES;
     p->out = malloc(p->out_cap);
     p->json = pvj_ctx_new(o->limits.max_msg_bytes);
-    if (!p->table || !p->out || !p->json ||
+    uint32_t cache = o->max_sockets < PVWSJ_MAX_SLOTS ? o->max_sockets : PVWSJ_MAX_SLOTS;
+    if (!p->table || !p->out || !p->json || pvwsj_new(&p->poses, cache) < 0 ||
         pvapp_route_add(app, HTTP_GET, PVWSP_PATH, PVAPP_UPGRADE, PVAPP_LIMIT_NONE, route, p) < 0) {
         pvwsp_free(p);
         return PV_ENOMEM;
@@ -490,6 +493,8 @@ int pvwsp_new(pvwsp **out, pvapp *app, pvlog *log, const pvwsp_opts *o, const pv
 
 void pvwsp_free(pvwsp *p) {
     if (!p) return;
+    pvapp_socket_ops none = {0};
+    pvapp_set_socket_ops(p->app, &none); /* later effects are logged and dropped */
     while (p->head) {
         pvwsp_sock *s = p->head;
         unlink_sock(p, s);
@@ -497,6 +502,7 @@ void pvwsp_free(pvwsp *p) {
         free(s);
     }
     pvj_ctx_free(p->json);
+    pvwsj_free(p->poses);
     free(p->table);
     free(p->out);
     free(p);

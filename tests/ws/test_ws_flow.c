@@ -5,6 +5,7 @@
  * second connection replacing the first.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ws_kit.h"
@@ -30,6 +31,7 @@ static const char *next_delta(wsc *c, int timeout_ms, char *out, size_t cap) {
         int left = (int)(end - bb_now_ms());
         const char *m = wsc_recv(c, left < 0 ? 0 : left);
         if (!m) return NULL;
+        if (getenv("WS_TRACE")) fprintf(stderr, "    recv %.200s\n", m);
         if (strstr(m, "\"type\":\"policy.audibility.delta\"")) {
             snprintf(out, cap, "%s", m);
             return out;

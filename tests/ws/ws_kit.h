@@ -26,7 +26,8 @@ typedef struct ws_pose {
     const char *id;
     double x, y, z;
 } ws_pose;
-/* POST /policy/poses (timestampMs = now). Returns the status. */
+/* POST /policy/poses (timestampMs = now, strictly increasing). Returns the
+ * status, or -2 when not every pose was accepted. */
 int ws_poses(int port, const char *room, const ws_pose *p, int n);
 
 /* A policy socket token signed like the daemon's (BB_POL_SECRET). */

@@ -72,16 +72,25 @@ int ws_session(int port, const char *room, const char *participant, char *token)
 }
 
 int ws_poses(int port, const char *room, const ws_pose *p, int n) {
+    /* strictly increasing: a pose not newer than the last one is stale */
+    static int64_t last_ts;
+    int64_t ts = ws_wall_ms();
+    if (ts <= last_ts) ts = last_ts + 1;
+    last_ts = ts;
     char body[8192];
     int w = snprintf(body, sizeof body, "{\"roomId\":\"%s\",\"timestampMs\":%lld,\"poses\":[", room,
-                     (long long)ws_wall_ms());
+                     (long long)ts);
     for (int i = 0; i < n; i++)
         w += snprintf(body + w, sizeof body - (size_t)w,
                       "%s{\"participantId\":\"%s\",\"position\":{\"x\":%g,\"y\":%g,\"z\":%g}}",
                       i ? "," : "", p[i].id, p[i].x, p[i].y, p[i].z);
     snprintf(body + w, sizeof body - (size_t)w, "]}");
     static bb_resp r;
-    return bb_req(port, "POST", "/policy/poses", BB_AUTH BB_JSON, body, &r);
+    int st = bb_req(port, "POST", "/policy/poses", BB_AUTH BB_JSON, body, &r);
+    if (getenv("WS_TRACE")) fprintf(stderr, "    poses %d %.*s\n", st, (int)r.body_len, r.body);
+    /* every pose must count: a stale one would silently change nothing */
+    if (st == 200 && wsc_int(r.body, "accepted") != n) return -2;
+    return st;
 }
 
 int ws_mint(char *token, const char *room, const char *participant, int64_t issued_at_wall_ms,
