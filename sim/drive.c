@@ -126,11 +126,12 @@ static void deliver_webhook(sim *s, const sim_ev *e) {
     uint32_t track = (uint32_t)(e->a >> 32);
     ev.u.webhook.kind = (pv_webhook_kind)(e->a & 0xff);
     ev.u.webhook.room_id = s->room_id[(e->a >> 8) & 0xff];
-    ev.u.webhook.identity = s->pl[e->player].id;
+    ev.u.webhook.identity = ev.u.webhook.kind == PV_WH_ROOM_FINISHED ? NULL : s->pl[e->player].id;
     ev.u.webhook.track_sid = track ? sim_track_sid(s, 0, track) : NULL;
     ev.u.webhook.created_at_s = (int64_t)e->b;
     if (e->epoch & SIM_FL_FAULTY) sim_note_fault(s);
-    sim_log(s, "webhook %d %s track %s created %lld%s", ev.u.webhook.kind, ev.u.webhook.identity,
+    sim_log(s, "webhook %d %s track %s created %lld%s", ev.u.webhook.kind,
+            ev.u.webhook.identity ? ev.u.webhook.identity : "-",
             ev.u.webhook.track_sid ? ev.u.webhook.track_sid : "-",
             (long long)ev.u.webhook.created_at_s, e->epoch & SIM_FL_FAULTY ? " (faulty)" : "");
     sim_core_step(s, &ev);

@@ -22,6 +22,26 @@ int sim_lk_forwarded(const sim *s, uint16_t l, uint16_t sp) {
     return subscribed && allowed;
 }
 
+#define DEPARTURE_TIMEOUT_MS 2000 /* LiveKit closes a room this long after it empties */
+
+/* The last participant left p's room: LiveKit finishes the room after the
+ * departure timeout unless someone joins meanwhile (checked then). */
+static void room_maybe_empty(sim *s, uint16_t p) {
+    uint8_t room = s->lk.p[p].room;
+    for (uint16_t q = 0; q < s->o.players; q++)
+        if (s->lk.p[q].joined && s->lk.p[q].room == room) return;
+    sim_ev ev = {.kind = K_LK_ROOM_EMPTY, .player = p, .a = room};
+    sim_schedule(s, s->now_ms + DEPARTURE_TIMEOUT_MS, &ev);
+}
+
+static void on_room_empty(sim *s, const sim_ev *ev) {
+    for (uint16_t q = 0; q < s->o.players; q++)
+        if (s->lk.p[q].joined && s->lk.p[q].room == ev->a) return;
+    if (!s->lk.up) return; /* a restart already forgot the room */
+    sim_log(s, "livekit: room%llu finished", (unsigned long long)ev->a);
+    sim_net_webhook(s, PV_WH_ROOM_FINISHED, ev->player, 0);
+}
+
 /* Removes p's participant. webhooks: LiveKit reports it (a restart does
  * not: the crashed process has no one left to tell). */
 void sim_lk_drop_participant(sim *s, uint16_t p, int webhooks) {
@@ -33,6 +53,7 @@ void sim_lk_drop_participant(sim *s, uint16_t p, int webhooks) {
     if (webhooks) sim_net_webhook(s, PV_WH_PARTICIPANT_LEFT, p, 0);
     lp->joined = 0;
     lp->track = 0;
+    if (webhooks) room_maybe_empty(s, p);
     for (uint32_t i = 0; i < SIM_PLAYERS_MAX; i++)
         lp->sub[i] = 0, s->lk.p[i].sub[p] = 0;
     s->lk.changes++;
@@ -146,6 +167,9 @@ void sim_lk_on_event(sim *s, const sim_ev *ev) {
         break;
     case K_LK_UP:
         s->lk.up = 1;
+        break;
+    case K_LK_ROOM_EMPTY:
+        on_room_empty(s, ev);
         break;
     default:
         break;

@@ -196,6 +196,7 @@ static void dispatch(sim *s, const sim_ev *ev) {
     case K_LK_CALL_APPLY:
     case K_LK_RESTART:
     case K_LK_UP:
+    case K_LK_ROOM_EMPTY:
         sim_lk_on_event(s, ev);
         break;
     case K_STORM_TOGGLE:

@@ -71,6 +71,7 @@ enum sim_kind {
     K_LK_CALL_APPLY,
     K_LK_RESTART,
     K_LK_UP,
+    K_LK_ROOM_EMPTY,
     /* faults, checks and phases */
     K_CHECK_TICK,
     K_STORM_TOGGLE,
