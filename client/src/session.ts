@@ -8,9 +8,14 @@
  *  2. room.connect with autoSubscribe:false: we subscribe only by policy;
  *  3. empty subscription allow-list BEFORE publishing the microphone: until a
  *     speaker sends any permission, LiveKit lets everyone subscribe;
- *  4. publish the microphone (muted unless the mic state says transmit);
- *  5. hand the local participant to the audience applier (policy allow-list
- *     from now on, each revision acknowledged) and reconcile subscriptions.
+ *  4. hand the local participant to the audience applier (policy allow-list
+ *     from now on, each revision acknowledged), still before publishing: the
+ *     control plane's ack deadline for a publishing speaker runs from its
+ *     track_published, and publishing can take seconds on a busy machine
+ *     (measured: an honest client acking only after publishTrack resolved
+ *     was removed from the room);
+ *  5. publish the microphone (muted unless the mic state says transmit) and
+ *     reconcile subscriptions.
  */
 import {
   createLocalAudioTrack,
@@ -162,10 +167,10 @@ export class VoiceSession {
     }
     if (this.closed) throw new ProximityVoiceError('STATE', 'disconnected during connect', false);
     room.localParticipant.setTrackSubscriptionPermissions(false, []);
+    this.audience.setTarget(room.localParticipant);
     await this.publishMicrophone(room);
     if (this.closed) throw new ProximityVoiceError('STATE', 'disconnected during connect', false);
     this.connected = true;
-    this.audience.setTarget(room.localParticipant);
     this.reconcile();
     this.ctx.resume().catch(() => undefined);
     this.scheduleStats(0);

@@ -256,7 +256,7 @@ describe('client: audience enforcement', () => {
     });
   });
 
-  it('an audience received before LiveKit is joined is applied after the empty list and publish', async () => {
+  it('an audience received before LiveKit is joined is applied after the empty list, before publishing', async () => {
     const h = harness();
     const p = h.client.connect(config());
     h.sock().open();
@@ -268,13 +268,40 @@ describe('client: audience enforcement', () => {
     });
     await p;
     const log = h.room().log;
-    expect(log.indexOf('permissions:false:[]')).toBeLessThan(log.indexOf('publish:microphone'));
-    expect(log.indexOf('publish:microphone')).toBeLessThan(log.indexOf('permissions:false:[a]'));
+    expect(log.indexOf('permissions:false:[]')).toBeLessThan(log.indexOf('permissions:false:[a]'));
+    expect(log.indexOf('permissions:false:[a]')).toBeLessThan(log.indexOf('publish:microphone'));
     expect(h.sock().sentJson().at(-1)).toEqual({
       type: 'policy.audience.ack',
       roomId: 'room_alpha',
       revision: 3,
     });
+  });
+
+  it('an audience arriving during a slow publish is applied and acked before the publish ends', async () => {
+    // The control plane's ack deadline runs from track_published; found by
+    // test/e2e: a client that acked only after publishTrack resolved was
+    // removed from the room on a busy machine.
+    const h = harness();
+    let release = () => undefined as void;
+    const p = h.client.connect(config());
+    h.room().publishGate = new Promise<void>((r) => (release = r));
+    h.sock().open();
+    await vi.waitFor(() => expect(h.room().log).toContain('publish:microphone'));
+    h.sock().receive({
+      type: 'policy.audience',
+      roomId: 'room_alpha',
+      revision: 5,
+      audience: ['b'],
+    });
+    expect(h.room().log.at(-1)).toBe('permissions:false:[b]');
+    expect(h.sock().sentJson().at(-1)).toEqual({
+      type: 'policy.audience.ack',
+      roomId: 'room_alpha',
+      revision: 5,
+    });
+    release();
+    await p;
+    expect(h.client.getDiagnostics().publishedTrack).toBe(true);
   });
 });
 

@@ -61,6 +61,8 @@ export class FakeRoom {
   failConnect: Error | null = null;
   /** When set, connect() waits for it (to test calls made meanwhile). */
   connectGate: Promise<void> | null = null;
+  /** When set, publishTrack() waits for it (a slow publish). */
+  publishGate: Promise<void> | null = null;
   statsReport: Map<string, unknown> | null = null;
   readonly localParticipant = {
     setTrackSubscriptionPermissions: (
@@ -71,6 +73,7 @@ export class FakeRoom {
     },
     publishTrack: async (_t: unknown, opts: { source: string }) => {
       this.log.push(`publish:${opts.source}`);
+      if (this.publishGate) await this.publishGate;
       return {};
     },
   };
