@@ -28,6 +28,7 @@ include core/core.mk
 -include deploy/deploy.mk
 -include tests/bots/bots.mk
 -include tests/ws/ws.mk
+-include tests/e2e/e2e.mk
 
 .PHONY: all test asan ubsan format check-format clean
 test: $(TEST_TARGETS)
