@@ -50,7 +50,6 @@ struct pvwsp {
     pvwsp_sock *resync; /* sockets waiting for their queue to drain */
     pending_up ring[PENDING_RING];
     uint32_t ring_next;
-    uint32_t n_pending; /* upgrades answered, not yet opened (approximate) */
     pvwsp_stats st;
     char *out; /* JSON of one server message */
     size_t out_cap;
@@ -295,7 +294,9 @@ static void route(void *ud, pvapp_req *rq) {
                           status == 426 ? "Sec-WebSocket-Version: 13\r\n" : NULL);
         return;
     }
-    if (p->st.sockets + p->n_pending >= p->o.max_sockets) {
+    /* upgrades answered but not yet handed over are not counted: the cap is
+     * checked again in pvwsp_open (a bare TCP close there, client retries) */
+    if (p->st.sockets >= p->o.max_sockets) {
         pvapp_reply_error(rq, 503, "INTERNAL_ERROR", "policy socket limit reached",
                           "Retry-After: 1\r\n");
         return;
@@ -312,7 +313,6 @@ static void route(void *ud, pvapp_req *rq) {
         pvapp_reply_error(rq, 500, "INTERNAL_ERROR", "upgrade failed", NULL);
         return;
     }
-    if (p->n_pending < PENDING_RING) p->n_pending++;
 }
 
 /* Client IP recorded at upgrade time ("" if the entry was overwritten). */
@@ -323,7 +323,6 @@ static void take_pending(pvwsp *p, uint32_t conn_id, char *ip, size_t cap) {
         if (pu->conn_id != conn_id) continue;
         snprintf(ip, cap, "%s", pu->client_ip);
         pu->conn_id = 0;
-        if (p->n_pending > 0) p->n_pending--;
         return;
     }
 }

@@ -256,3 +256,22 @@ BB_TEST(ws_slow_consumer_gets_coalesced_state) {
     wsc_free(&c);
     teardown(&d, &e);
 }
+
+BB_TEST(ws_socket_cap) {
+    bb_daemon d;
+    bb_env e;
+    BB_CHECK(ws_up(&d, &e, "MAX_POLICY_SOCKETS", "2", NULL) == 0);
+    wsc a, b, c;
+    BB_CHECK(wsc_connect(&a, d.port, NULL) == 0);
+    BB_CHECK(wsc_connect(&b, d.port, NULL) == 0);
+    wsc_pump(&a, 100); /* let the daemon hand both sockets over */
+    BB_CHECK(wsc_connect(&c, d.port, NULL) < 0);
+    BB_CHECK_INT(c.http_status, 503);
+    wsc_free(&c);
+    wsc_free(&a);
+    bb_sleep_ms(200);
+    BB_CHECK(wsc_connect(&c, d.port, NULL) == 0);
+    wsc_free(&b);
+    wsc_free(&c);
+    teardown(&d, &e);
+}
