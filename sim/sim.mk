@@ -5,11 +5,13 @@
 #   make sim-determinism         one seed twice: the trace hashes must match
 #   make test-sim                unit tests, SIM_TEST_SEEDS seeds, determinism,
 #                                and every seed of tests/sim-seeds.txt
-SIM_SRCS      := $(filter-out sim/test_sim.c,$(sort $(wildcard sim/*.c)))
+SIM_SRCS      := $(filter-out sim/test_%.c,$(sort $(wildcard sim/*.c)))
 SIM_OBJS      := $(SIM_SRCS:%.c=$(BUILD)/%.o)
 SIM_BIN       := $(BUILD)/sim/pv-sim
 SIM_UNIT      := $(BUILD)/sim/test-sim-units
 SIM_UNIT_OBJS := $(BUILD)/sim/prng.o $(BUILD)/sim/queue.o $(BUILD)/sim/pool.o
+SIM_FAKES     := $(BUILD)/sim/test-sim-fakes
+SIM_WORLD_OBJS := $(filter-out $(BUILD)/sim/main.o $(BUILD)/sim/swarm.o,$(SIM_OBJS))
 SIM_TEST_SEEDS ?= 1000
 SEED          ?= 1
 N             ?= 1000
@@ -23,6 +25,10 @@ $(SIM_BIN): $(SIM_OBJS) $(CORE_LIB)
 $(SIM_UNIT): sim/test_sim.c $(SIM_UNIT_OBJS) tests/unit/t.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit sim/test_sim.c $(SIM_UNIT_OBJS) -lm $(LDFLAGS) -o $@
+
+$(SIM_FAKES): sim/test_fakes.c $(SIM_WORLD_OBJS) $(CORE_LIB) tests/unit/t.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit sim/test_fakes.c $(SIM_WORLD_OBJS) $(CORE_LIB) -lm $(LDFLAGS) -o $@
 
 -include $(SIM_OBJS:.o=.d)
 
@@ -38,7 +44,7 @@ sim-swarm: $(SIM_BIN)
 sim-determinism: $(SIM_BIN)
 	@sim/determinism.sh $(SIM_BIN) $(DET_SEED)
 
-test-sim: $(SIM_BIN) $(SIM_UNIT)
-	@sim/test-sim.sh $(SIM_BIN) $(SIM_UNIT) $(SIM_TEST_SEEDS) $(DET_SEED) tests/sim-seeds.txt $(BUILD)/sim
+test-sim: $(SIM_BIN) $(SIM_UNIT) $(SIM_FAKES)
+	@sim/test-sim.sh $(SIM_BIN) "$(SIM_UNIT) $(SIM_FAKES)" $(SIM_TEST_SEEDS) $(DET_SEED) tests/sim-seeds.txt $(BUILD)/sim
 
 TEST_TARGETS += test-sim

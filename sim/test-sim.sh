@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test-sim.sh BIN UNIT SEEDS DET_SEED SEEDS_FILE OUTDIR
+# test-sim.sh BIN "UNIT..." SEEDS DET_SEED SEEDS_FILE OUTDIR
 # The simulator's part of `make test`: its unit tests, seeds 1..SEEDS on two
 # processes, the determinism check and every seed of SEEDS_FILE. Prints the
 # failures and a final line "sim: N passed, M failed".
@@ -7,8 +7,10 @@ set -u
 bin=$1 unit=$2 seeds=$3 det=$4 file=$5 out=$6
 pass=0 fail=0
 count() { if [ "$1" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi; }
-"$unit"
-count $?
+for u in $unit; do
+    "$u"
+    count $?
+done
 start=$(date +%s)
 sim/swarm.sh "$bin" 1 "$seeds" "$out" >"$out/test-seeds.log" 2>&1
 grep -E '^(FAILED|reproduce|sim-swarm: wall)' "$out/test-seeds.log"
