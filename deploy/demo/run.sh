@@ -22,7 +22,10 @@ stop() {
   echo "demo: stopped (logs in $dir)"
 }
 trap stop EXIT
-trap 'exit 0' INT TERM
+# Ctrl-C reaches the whole process group: node and the daemon stop on their
+# own, this trap stops the rest (and waits for all of them).
+trap 'interrupted=1; exit 0' INT TERM
+interrupted=0
 
 echo "demo: starting coturn, LiveKit, proximity-voice-control and the demo server (logs: $dir)"
 demo_stack_start "$dir" || exit 1
@@ -39,7 +42,9 @@ MSG
 # Wait for Ctrl-C, or for any of the servers to die.
 while kill -0 "$DEMO_SERVER_PID" 2>/dev/null && kill -0 "$DEMO_DAEMON_PID" 2>/dev/null &&
   kill -0 "$LK_PID" 2>/dev/null && kill -0 "$TURN_PID" 2>/dev/null; do
-  sleep 1
+  sleep 1 &
+  wait $! # a trap runs at once during `wait`, not after a foreground sleep
 done
+[ "$interrupted" = 1 ] && exit 0
 echo "demo: a server exited unexpectedly; see $dir/*.log"
 exit 1

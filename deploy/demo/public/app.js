@@ -323,7 +323,7 @@ function renderDiag() {
         : '-',
     ],
     ['policy revision', d ? d.lastPolicyRevision : '-'],
-    ['allowed by policy (canHear)', d ? d.audibleCount : '-'],
+    ['canHear (policy)', d ? d.audibleCount : '-'],
     ['subscribed voices', d ? `${d.subscribedCount} (cap ${CAP})` : '-'],
     ['TURN in use', yesNo(d?.turnLikelyInUse)],
     ['who may hear me', state.audience.length ? esc(state.audience.join(', ')) : 'nobody'],
@@ -359,7 +359,7 @@ function renderVoices() {
         state.voiceMode === 'tone'
           ? `<span class="bar" style="width:${Math.round(((db + 80) / 80) * 40)}px"></span>`
           : state.speaking.has(e.id)
-            ? '🔊'
+            ? '<span class="talk">speaking</span>'
             : '';
       return `<tr><td><span class="dot ${c.status}"></span>${esc(e.name)}</td><td>${bar}</td><td class="why">${esc(c.why)}</td></tr>`;
     });

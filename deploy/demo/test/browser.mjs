@@ -52,7 +52,7 @@ export function launchChromium(micWav) {
 
 /** Opens the demo page with test options (window.PV_DEMO_OPTIONS) and waits for its script. */
 export async function openDemo(browser, url, options) {
-  const context = await browser.newContext({ viewport: { width: 1340, height: 720 } });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 720 } });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
   await page.addInitScript((o) => {
