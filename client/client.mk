@@ -18,3 +18,13 @@ test-client: client-deps
 
 TEST_TARGETS += test-client
 CLEAN_DIRS += $(CLIENT_DIR)/dist
+
+# test-client-e2e: the built client in headless Chromium (10 browser contexts)
+# against the REAL daemon (its own policy socket) and the REAL LiveKit server,
+# MVP-SPEC 20.3 (client/test/e2e/run.mjs, ~2 min). Ends with the line
+# "client-e2e: N passed, M failed"; skips itself without LiveKit or Chromium.
+.PHONY: test-client-e2e
+test-client-e2e: $(DAEMON) client-build
+	cd $(CLIENT_DIR) && PV_DAEMON=$(abspath $(DAEMON)) node test/e2e/run.mjs
+
+TEST_TARGETS += test-client-e2e
