@@ -106,11 +106,14 @@ static void print_report(const sim *s) {
            (unsigned long long)s->gaps, (unsigned long long)s->disconnects,
            (unsigned long long)s->closes_1008, (unsigned long long)s->sessions);
     printf("livekit: calls=%llu failed=%llu timeouts=%llu not_found=%llu removed=%llu "
-           "restarts=%llu webhooks=%llu; converged at %lld ms; queue high water %u\n",
+           "restarts=%llu webhooks=%llu; converged %lld ms after players stopped; queue high "
+           "water %u\n",
            (unsigned long long)s->lk.calls, (unsigned long long)s->lk.calls_failed,
            (unsigned long long)s->lk.calls_timeout, (unsigned long long)s->lk.not_found,
            (unsigned long long)s->lk.removed, (unsigned long long)s->lk.restarts,
-           (unsigned long long)s->lk.webhooks, (long long)s->chk.converged_ms, s->q.high_water);
+           (unsigned long long)s->lk.webhooks,
+           (long long)(s->chk.converged_ms < 0 ? -1 : s->chk.converged_ms - s->converge_start_ms),
+           s->q.high_water);
     printf("checks evaluated: safety(core)=%llu safety(livekit)=%llu liveness=%llu no-flap=%llu "
            "cap=%llu malicious=%llu\n",
            (unsigned long long)s->chk.n_safety_core, (unsigned long long)s->chk.n_safety_lk,
