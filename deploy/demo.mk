@@ -11,9 +11,10 @@ DEMO_SRC := deploy/demo
 $(DEMO_SRC)/node_modules/.package-lock.json: $(DEMO_SRC)/package.json $(DEMO_SRC)/package-lock.json
 	cd $(DEMO_SRC) && npm ci --no-audit --no-fund --loglevel=error
 
-# The bots run on tests/bots' rtc-node (rule in tests/bots/bots.mk).
+# The bots are tests/e2e players on tests/bots' rtc-node (rules in their .mk files).
 .PHONY: demo demo-deps test-demo
-demo-deps: $(DEMO_SRC)/node_modules/.package-lock.json tests/bots/node_modules/.package-lock.json
+demo-deps: $(DEMO_SRC)/node_modules/.package-lock.json tests/bots/node_modules/.package-lock.json \
+  tests/e2e/node_modules/.package-lock.json
 
 demo:
 	bash deploy/install-deps.sh

@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Daemon } from './lib/daemon.mjs';
-import { PolicyBot } from './lib/policybot.mjs';
+import { botStatus, demoBot } from './lib/policybot.mjs';
 import { haveEspeak, voiceGenerator } from './lib/speech.mjs';
 import { staticFiles } from './lib/static.mjs';
 import { ARENA, World } from './lib/world.mjs';
@@ -119,7 +119,7 @@ function send(res, status, body, type = 'application/json; charset=utf-8') {
   res.end(data);
 }
 
-const bots = []; // PolicyBot
+const bots = []; // tests/e2e Player objects (lib/policybot.mjs)
 const botInfo = () => world.bots.map((b) => ({ id: b.id, name: b.name, toneHz: b.toneHz }));
 
 async function apiJoin(body) {
@@ -182,7 +182,7 @@ function apiStatus() {
       room,
       scenario,
       voiceMode,
-      bots: bots.map((b) => b.status()),
+      bots: bots.map(botStatus),
       posts: { ...posts },
       players: [...world.players.keys()],
     },
@@ -222,13 +222,15 @@ async function handle(req, res) {
 
 async function startBots() {
   const tones = new Map(world.bots.map((b) => [b.id, b.toneHz]));
+  const names = new Map(world.bots.map((b) => [b.id, b.name]));
+  const game = { roomId: room, session: (id) => newSession(id, names.get(id)) };
   for (const [i, b] of world.bots.entries()) {
-    const frames = await voiceGenerator(voiceMode, i, b.name, b.toneHz);
-    bots.push(
-      new PolicyBot({ entity: b, tones, frames, getSession: () => newSession(b.id, b.name), log }),
-    );
+    const frames = await voiceGenerator(voiceMode, i, b.name, b.toneHz, log);
+    bots.push(demoBot({ entity: b, tones, frames, game }));
   }
-  await Promise.all(bots.map((b) => b.start()));
+  await Promise.all(bots.map((b) => b.join()));
+  const failed = bots.filter((b) => !b.trackSid || b.errors.length);
+  if (failed.length) throw new Error(`bots not on air: ${failed.map((b) => b.id).join(', ')}`);
 }
 
 const server = http.createServer((req, res) => void handle(req, res));
@@ -245,7 +247,7 @@ async function stop(signal, code = 0) {
   log('demo server stopping', { signal });
   clearInterval(poseTimer);
   server.close();
-  const done = Promise.allSettled(bots.map((b) => b.stop()));
+  const done = Promise.allSettled(bots.map((b) => b.leave()));
   await Promise.race([done, new Promise((r) => setTimeout(r, 3000))]);
   process.exit(code);
 }

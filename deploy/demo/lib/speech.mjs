@@ -121,8 +121,14 @@ export function haveEspeak() {
   );
 }
 
-/** The frame generator of bot i: speech when asked and possible, else its sine. */
-export async function voiceGenerator(mode, i, name, toneHz) {
-  if (mode === 'speech') return clipGenerator(await synthesize(i, name), i * 900);
+/** The frame generator of bot i: speech when asked and possible (else, logged, its sine). */
+export async function voiceGenerator(mode, i, name, toneHz, log = () => {}) {
+  if (mode === 'speech') {
+    try {
+      return clipGenerator(await synthesize(i, name), i * 900);
+    } catch (e) {
+      log('speech synthesis failed, using a tone', { bot: name, error: String(e.message ?? e) });
+    }
+  }
   return sineGenerator(toneHz);
 }
