@@ -43,6 +43,8 @@ const room = env.DEMO_ROOM ?? 'demo';
 const scenario = env.DEMO_SCENARIO ?? 'demo';
 const world = new World(scenario, Number(env.DEMO_SEED ?? 1), Date.now());
 const voiceMode = env.DEMO_VOICE ?? ((await haveEspeak()) ? 'speech' : 'tone');
+const playerNames = new Map(); // every player id handed out (oldest forgotten first) -> name
+const MAX_KNOWN_PLAYERS = 1000;
 const sessions = new Set(); // participant ids with a voice session: their poses are posted
 const posts = { ok: 0, failed: 0, lastStatus: 0, lastBody: null, inflight: false };
 
@@ -129,6 +131,12 @@ async function apiJoin(body) {
       .slice(0, 32) || 'Player';
   const id = `player-${Math.random().toString(16).slice(2, 8)}`;
   if (!world.addPlayer(id, name, Date.now())) return [503, { error: 'arena full' }];
+  if (playerNames.size >= MAX_KNOWN_PLAYERS) {
+    const oldest = playerNames.keys().next().value;
+    playerNames.delete(oldest);
+    sessions.delete(oldest);
+  }
+  playerNames.set(id, name);
   const session = await newSession(id, name);
   return [
     200,
@@ -152,6 +160,9 @@ async function apiSession(body) {
 
 function apiTick(body) {
   const id = String(body.participantId ?? '');
+  // A page that was throttled in a background tab comes back: same player.
+  if (!world.players.has(id) && playerNames.has(id))
+    world.addPlayer(id, playerNames.get(id), Date.now());
   const ok = world.setPlayerPose(
     id,
     Number(body.x),
