@@ -125,6 +125,14 @@ static void lk_done(void *ud, const pvhc_result *res) {
             ev.u.livekit.outcome = PV_LK_FAILED;
     }
     lc->in_use = 0;
+    if (pvlog_begin(app->log, app->wall_ms, PV_LOG_DEBUG, "livekit answer")) {
+        pvlog_int(app->log, "callId", (int64_t)lc->call_id);
+        pvlog_int(app->log, "status", res->status);
+        pvlog_int(app->log, "outcome", ev.u.livekit.outcome);
+        if (lc->method == PV_LK_LIST_PARTICIPANTS)
+            pvlog_int(app->log, "participants", ev.u.livekit.participant_count);
+        pvlog_end(app->log);
+    }
     if (ev.u.livekit.outcome == PV_LK_FAILED) {
         app->stats.livekit_failures++;
         if (pvlog_begin(app->log, app->wall_ms, PV_LOG_WARN, "livekit call failed")) {
@@ -159,6 +167,17 @@ void pvapp_livekit_call(pvapp *app, const pv_livekit_call *call) {
     }
     lc->call_id = call->call_id;
     lc->method = call->method;
+    if (pvlog_begin(app->log, app->wall_ms, PV_LOG_DEBUG, "livekit call")) {
+        pvlog_ids(app->log, call->room_id, call->identity, 0, 0);
+        pvlog_str(app->log, "method", path + sizeof "/twirp/livekit.RoomService/" - 1);
+        pvlog_int(app->log, "callId", (int64_t)call->call_id);
+        if (call->method == PV_LK_UPDATE_SUBSCRIPTIONS) {
+            pvlog_int(app->log, "subscribe", call->subscribe);
+            pvlog_int(app->log, "tracks", call->track_count);
+            if (call->track_count) pvlog_str(app->log, "firstTrack", call->track_sids[0]);
+        }
+        pvlog_end(app->log);
+    }
     pvhc_request r = {.method = "POST",
                       .url = url,
                       .headers = {auth, "Content-Type: application/json", NULL},

@@ -3,7 +3,10 @@
 // policy socket the way the browser client is (docs/API.md section 6):
 //
 //   POST /sessions (via the game) -> join LiveKit with autoSubscribe off ->
-//   allow-list EMPTY -> open the policy socket, auth -> publish the tone;
+//   allow-list EMPTY -> open the policy socket, auth, apply + ack the first
+//   policy.audience -> publish the tone. (Why this order: a speaker that
+//   publishes without acking its audience is removed after 2 s, socket or
+//   not -- otherwise a client could leak by never opening the socket.)
 //   policy.audience with a newer revision -> allow-list := audience, then
 //   policy.audience.ack {roomId, revision}; policy.snapshot /
 //   policy.audibility.delta -> canHear (a delta whose previousRevision is not
@@ -15,6 +18,8 @@
 //                  subscribes itself to every track it sees;
 //   'rogue'     -- a speaker that publishes with LiveKit's default
 //                  allow-list (everyone) and never applies or acks an audience.
+// Any player can also be `frozen`: from then on it ignores policy.audience
+// (a client that stops complying after a while).
 // A player whose LiveKit connection drops (server restart) joins again with
 // a new bot; a closed policy socket is reopened (after 1008: with a fresh
 // session from the game, like a browser asking its game server).
@@ -62,14 +67,27 @@ export class Player {
   /** Session, LiveKit join (empty allow-list first), policy socket, tone. */
   async join() {
     this.session = await this.game.session(this.id);
-    await this.connectLiveKit();
+    await this.connectLiveKit({ publish: false });
     if (this.usesSocket) {
       this.openSocket();
       await this.waitSnapshot(5000);
+      if (this.kind === 'honest') await this.waitFor(() => this.counts.acks > 0, 5000);
     }
+    if (this.publishes) await this.publish();
   }
 
-  async connectLiveKit() {
+  async publish() {
+    this.publishedAt = performance.now();
+    this.trackSid = await this.bot.publishTone();
+    this.note('published', this.trackSid);
+  }
+
+  async waitFor(pred, timeoutMs) {
+    for (const end = performance.now() + timeoutMs; !pred() && performance.now() < end; ) await sleep(10);
+    return pred();
+  }
+
+  async connectLiveKit({ publish = true } = {}) {
     const bot = new this.BotClass({
       identity: this.id,
       toneHz: this.tones.get(this.id),
@@ -82,15 +100,15 @@ export class Player {
       if (this.kind === 'honest') bot.setAllowList(this.audience ?? []);
     });
     await bot.connect(this.session.livekitUrl, this.session.token);
-    if (this.kind === 'honest') bot.setAllowList([]); // before publishing, on EVERY join
+    // before publishing, on EVERY join (LiveKit keeps allow-lists per
+    // connection): empty at first, after a reconnect the latest audience the
+    // socket delivered (it stays current while LiveKit is away); the daemon
+    // re-sends the audience for the new connection anyway
+    if (this.kind === 'honest') bot.setAllowList(this.audience ?? []);
     this.bot = bot;
     this.bots.push(bot);
-    this.audience = [];
-    if (this.publishes) {
-      this.publishedAt = performance.now();
-      this.trackSid = await bot.publishTone();
-    }
-    this.note('lk_joined', this.trackSid);
+    this.note('lk_joined');
+    if (publish && this.publishes) await this.publish();
   }
 
   onLiveKitGone(bot, reason) {
@@ -98,7 +116,7 @@ export class Player {
     if (bot !== this.bot) return;
     if (reason === PARTICIPANT_REMOVED) {
       this.removedAt = performance.now();
-      if (this.kind === 'honest') this.errors.push('honest player removed by the server');
+      if (this.kind === 'honest' && !this.frozen) this.errors.push('honest player removed by the server');
     }
     bot.disconnect().catch(() => {});
     this.bot = null;
@@ -182,7 +200,7 @@ export class Player {
   }
 
   onAudience(ws, m) {
-    if (this.kind === 'rogue') return; // never applies, never acks
+    if (this.kind === 'rogue' || this.frozen) return; // never applies, never acks
     if (m.revision <= this.audienceRev) return;
     this.audienceRev = m.revision;
     this.audience = m.audience;
@@ -229,6 +247,22 @@ export class Player {
     const m = this.bot.meters.get(speaker);
     if (!m) return 0;
     return m.audibleTimes.filter((t) => t >= t0 && t <= t1).length;
+  }
+
+  /**
+   * Audio RTP packets received so far, per inbound stream (ssrc), from the
+   * current bot's WebRTC stats. Why not frames: after a server-side
+   * unsubscribe LiveKit stops forwarding, but rtc-node keeps the
+   * publication "subscribed" and its AudioStream yields silent frames.
+   */
+  async rtpPackets() {
+    const out = new Map();
+    if (!this.bot) return out;
+    const st = await this.bot.room.getRtcStats();
+    for (const x of [...st.publisherStats, ...st.subscriberStats])
+      if (x.stats.case === 'inboundRtp' && x.stats.value.stream?.kind === 'audio')
+        out.set(x.stats.value.stream.ssrc, Number(x.stats.value.received?.packetsReceived ?? 0));
+    return out;
   }
 
   /** Frames (any level) received so far from speaker by the current bot. */
