@@ -368,7 +368,8 @@ function renderVoices() {
 
 let lastFrame = performance.now();
 function frame(now) {
-  move(Math.min(0.1, (now - lastFrame) / 1000));
+  // Capped so a stalled page does not teleport; generous so slow frames keep speed.
+  move(Math.min(0.5, (now - lastFrame) / 1000));
   lastFrame = now;
   const me = state.me;
   state.classes = me ? classify(me, state.entities, state.canHear, CAP, state.radii) : new Map();
