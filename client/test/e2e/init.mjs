@@ -25,7 +25,8 @@ export function playerInit({ tones }) {
     const label = device.label;
     real.getTracks().forEach((t) => t.stop());
     const f = tones[label] ?? tones.default;
-    micCtx ??= new AudioContext({ sampleRate: 48000 });
+    // the page's own context when it has one (one audio thread less per player)
+    micCtx ??= window.pvCtx ?? new AudioContext({ sampleRate: 48000 });
     await micCtx.resume();
     const osc = new OscillatorNode(micCtx, { frequency: f });
     const gain = new GainNode(micCtx, { gain: 0.3 });

@@ -16,7 +16,7 @@ const OFF_AMPLITUDE = 0.0005;
 // transition time is the first of them. Long enough to ride over the audio
 // underruns of a loaded machine, short against a 2 s budget.
 const ON_COUNT = 3;
-const OFF_COUNT = 5;
+const OFF_COUNT = 8;
 const DETECT_MS = 30;
 // Tones are 200 Hz apart (run.mjs); +-100 Hz is outside every tone's main
 // lobe (Blackman-Harris over 2048 samples: -104 dB at 100 Hz).
@@ -129,10 +129,10 @@ function observeLiveKit(voice, log) {
 /** Creates the client, connects it, enables the mic; returns its diagnostics. */
 window.pvStart = async (config, watch, position) => {
   const ctx = new AudioContext({ sampleRate: 48000 });
+  window.pvCtx = ctx; // init.mjs's microphone generator shares it
   await ctx.resume();
   const { left, right } = await tapOutput(ctx);
   startDetector(ctx, left, right, watch);
-  window.pvCtx = ctx;
   // A steady test tone: WebRTC's noise suppression would fade it within seconds.
   const voice = createProximityVoiceClient({
     createMicrophoneTrack: (deviceId) =>

@@ -6,7 +6,7 @@
 // without touching the others). LiveKit comes from tests/bots/lib/server.mjs.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import { existsSync, openSync, readFileSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';
 import net from 'node:net';
 import { extname, join, normalize } from 'node:path';
@@ -216,4 +216,44 @@ export async function relay(target) {
       server.close();
     },
   };
+}
+
+/**
+ * CPU seconds (user + system) used so far by the live descendants of this
+ * process, by command name (chromium, livekit-server, the daemon): what the
+ * test itself costs on a shared machine. Linux /proc only; {} elsewhere.
+ */
+export function childCpuSeconds() {
+  const procs = new Map();
+  let ticks = 100;
+  try {
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+        const close = st.lastIndexOf(')');
+        const name = st.slice(st.indexOf('(') + 1, close);
+        const f = st.slice(close + 2).split(' ');
+        procs.set(Number(d), { name, ppid: Number(f[1]), cpu: Number(f[11]) + Number(f[12]) });
+      } catch {
+        /* gone */
+      }
+    }
+  } catch {
+    return {};
+  }
+  const mine = (pid) => {
+    for (let p = pid, n = 0; p > 1 && n < 64; n++) {
+      if (p === process.pid) return true;
+      p = procs.get(p)?.ppid ?? 0;
+    }
+    return false;
+  };
+  const out = {};
+  for (const [pid, p] of procs) {
+    if (pid === process.pid || !mine(pid)) continue;
+    const key = p.name.startsWith('chrom') ? 'chromium' : p.name;
+    out[key] = (out[key] ?? 0) + p.cpu / ticks;
+  }
+  return out;
 }

@@ -20,7 +20,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freeTcpPort, serverBin, startLiveKit } from '../../../tests/bots/lib/server.mjs';
 import { playerInit } from './init.mjs';
-import { Game, daemonBin, relay, secret, servePages, sleep, startDaemon } from './rig.mjs';
+import {
+  Game,
+  childCpuSeconds,
+  daemonBin,
+  relay,
+  secret,
+  servePages,
+  sleep,
+  startDaemon,
+} from './rig.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const repo = join(root, '..');
@@ -732,6 +741,7 @@ const load = () =>
     .map((x) => x.toFixed(1))
     .join(' ')} (2 cores shared)`;
 console.log(`     start: ${load()}`);
+const t_start = Date.now();
 try {
   await phaseA();
   if (PHASES.includes('B')) await phaseB();
@@ -745,6 +755,28 @@ try {
   }
   check('no unexpected client errors', unexpected.length === 0, unexpected.join('; '));
   const kicked = daemon.lines.filter((l) => /speaker removed|not acknowledged/.test(l.message));
+  for (const k of kicked) {
+    // what that speaker's page saw and answered (times relative to the removal)
+    const p = byId(k.participantId);
+    const t = Date.parse(k.timestamp);
+    const seen = await p?.page
+      .evaluate(() => ({
+        aud: window.pvFrames.filter((f) => f.type === 'policy.audience'),
+        acks: window.pvSent.filter((m) => m.data.includes('audience.ack')),
+      }))
+      .catch(() => null);
+    if (!seen) continue;
+    const rel = (x) => `${x.t - t >= 0 ? '+' : ''}${x.t - t}`;
+    console.log(
+      `     ${k.participantId} removed for rev ${k.value}: audiences ${seen.aud
+        .slice(-3)
+        .map((f) => `${f.revision}@${rel(f)}`)
+        .join(' ')}; acks ${seen.acks
+        .slice(-3)
+        .map((m) => `${JSON.parse(m.data).revision}@${rel(m)}`)
+        .join(' ')}`,
+    );
+  }
   check(
     'daemon removed no honest speaker (every audience acknowledged in time)',
     kicked.length === 0,
@@ -758,7 +790,13 @@ try {
 } catch (e) {
   check('scenario ran to the end', false, String(e.stack ?? e));
 }
-console.log(`     end: ${load()}`);
+const cpu = childCpuSeconds();
+const wall_s = (Date.now() - t_start) / 1000;
+console.log(
+  `     end: ${load()}; this test's processes used ${Object.entries(cpu)
+    .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+    .join(', ')} CPU-s in ${wall_s.toFixed(0)} s (+ node ${(process.cpuUsage().user / 1e6) | 0})`,
+);
 const warned = daemon.lines.filter((l) => l.level === 'warn' || l.level === 'error');
 if (warned.length) {
   console.log(`     daemon warnings/errors (${warned.length}), first 5:`);
