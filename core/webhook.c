@@ -16,6 +16,7 @@
 void pv_lk_set_absent(pv_core *c, uint32_t slot) {
     pv_part *p = &c->parts[slot];
     p->lk_present = 0;
+    p->seen_sid[0] = '\0';
     pv_lk_reset(c, slot);
     p->lk_retry_ms = 0;
     p->lk_backoff_ms = c->cfg.livekit_backoff_min_ms;
@@ -28,12 +29,27 @@ void pv_lk_set_absent(pv_core *c, uint32_t slot) {
 void pv_lk_set_present(pv_core *c, uint32_t slot) {
     pv_part *p = &c->parts[slot];
     p->lk_present = 1;
+    /* A mic already known (its webhook came before the join's) belongs to
+     * this connection: remember it, so that a later different SID counts. */
+    if (p->has_mic)
+        memcpy(p->seen_sid, p->mic_sid, sizeof(p->seen_sid));
+    else
+        p->seen_sid[0] = '\0';
     pv_lk_reset(c, slot);
     pv_audience_on_fresh_connection(c, slot);
     pv_presence_update(c, slot);
 }
 
-/* Sets (sid) or clears (NULL) the participant's microphone track. */
+/* Sets (sid) or clears (NULL) the participant's microphone track.
+ *
+ * A client publishes one microphone per LiveKit connection and LiveKit gives
+ * every publication a new SID. So a second, different SID within what the
+ * core believes is one presence means LiveKit dropped and re-made the
+ * connection although the participant_left / participant_joined webhooks
+ * that would have said so were lost (sim BUG-7): the new connection has no
+ * subscriptions and an empty allow-list, so it is treated as fresh. If a
+ * client ever republished within one connection, the cost is only some
+ * redundant, idempotent calls and an audience re-sent. */
 void pv_lk_set_mic(pv_core *c, uint32_t slot, const char *sid) {
     pv_part *p = &c->parts[slot];
     if (!sid) {
@@ -42,7 +58,12 @@ void pv_lk_set_mic(pv_core *c, uint32_t slot, const char *sid) {
         p->mic_sid[0] = '\0';
     } else {
         if (p->has_mic && strcmp(p->mic_sid, sid) == 0) return;
+        if (p->lk_present && p->seen_sid[0] && strcmp(p->seen_sid, sid) != 0) {
+            pv_out_log(c, PV_LOG_INFO, "new microphone SID: fresh LiveKit connection", p, 0, 0);
+            pv_lk_set_present(c, slot);
+        }
         PV_ASSERT(pv_copy_str(p->mic_sid, sizeof(p->mic_sid), sid) == 0);
+        if (p->lk_present) memcpy(p->seen_sid, p->mic_sid, sizeof(p->seen_sid));
         p->has_mic = 1;
     }
     p->mic_gen++;

@@ -175,7 +175,51 @@ static void test_list_in_flight_during_tie(void) {
     fx_fini(&f);
 }
 
+/* sim BUG-7: LiveKit dropped L and L reconnected, but participant_left and
+ * participant_joined were lost; only the new connection's track_published
+ * (a new SID) arrives. The new connection has no subscriptions: the core
+ * must treat it as fresh and subscribe L again. */
+static void test_new_mic_sid_is_a_fresh_connection(void) {
+    fx f;
+    setup(&f);
+    fx_webhook(&f, PV_WH_TRACK_PUBLISHED, "r1", "L", "TL1", 10);
+    fx_run_to(&f, 1000);
+    CHECK(FX_FIND(&f, "new microphone SID") < 0); /* a first mic is not a reconnection */
+    int mark = f.n_lines;
+    fx_webhook(&f, PV_WH_TRACK_PUBLISHED, "r1", "L", "TL1", 11); /* duplicate SID: nothing */
+    fx_run_to(&f, 1500);
+    CHECK(FX_FIND_AFTER(&f, mark, "CALL") < 0);
+    fx_webhook(&f, PV_WH_TRACK_PUBLISHED, "r1", "L", "TL2", 12);
+    CHECK(FX_FIND_STEP(&f, "LOG 1 new microphone SID") >= 0);
+    fx_run_to(&f, 2000);
+    CHECK(FX_FIND_AFTER(&f, mark, "CALL", "identity=L sub=1 ids=[TR1]") >= 0);
+    fx_fini(&f);
+}
+
+/* The same when the first track_published came before participant_joined
+ * (webhooks reorder): that mic belongs to the connection too. */
+static void test_new_mic_sid_after_publish_before_join(void) {
+    fx f;
+    setup(&f);
+    fx_webhook(&f, PV_WH_PARTICIPANT_LEFT, "r1", "L", NULL, 20);
+    fx_webhook(&f, PV_WH_TRACK_PUBLISHED, "r1", "L", "TL1", 21);
+    fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "L", NULL, 21);
+    fx_run_to(&f, 1000);
+    int c = FX_FIND(&f, "CALL", "identity=L sub=1 ids=[TR1]", "id=");
+    int last = fx_find_last(&f, "identity=L sub=1 ids=[TR1]", NULL);
+    REQUIRE(c >= 0 && last >= 0);
+    fx_lk_result(&f, fx_u64(&f, last, "id"), PV_LK_OK);
+    int mark = f.n_lines;
+    fx_webhook(&f, PV_WH_TRACK_PUBLISHED, "r1", "L", "TL2", 23); /* joins of L lost */
+    CHECK(FX_FIND_STEP(&f, "LOG 1 new microphone SID") >= 0);
+    fx_run_to(&f, 2000);
+    CHECK(FX_FIND_AFTER(&f, mark, "CALL", "identity=L sub=1 ids=[TR1]") >= 0);
+    fx_fini(&f);
+}
+
 int main(void) {
+    T_RUN(test_new_mic_sid_is_a_fresh_connection);
+    T_RUN(test_new_mic_sid_after_publish_before_join);
     T_RUN(test_list_in_flight_during_tie);
     T_RUN(test_same_second_rejoin_lists_soon);
     T_RUN(test_same_second_rejoin_unacked_speaker_removed);
