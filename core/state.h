@@ -97,8 +97,8 @@ typedef struct pv_part {
     int64_t lk_event_s, trk_event_s;             /* created_at of the last applied webhooks */
     int64_t presence_changed_ms, trk_changed_ms; /* now_ms of the last webhook change */
     char mic_sid[PV_TRACK_SID_MAX + 1];
-    char seen_sid[PV_TRACK_SID_MAX +
-                  1]; /* last mic SID of this LiveKit presence (survives unpublish) */
+    /* the last mic SID of this LiveKit presence (kept after an unpublish) */
+    char seen_sid[PV_TRACK_SID_MAX + 1];
     uint64_t mic_gen;
     uint64_t lk_gen;      /* bumped on each fresh LiveKit connection / absence */
     pv_lk_entry *applied; /* cfg.max_subscribed_voices */
