@@ -30,12 +30,12 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const TALKERS = Number(process.env.BENCH_TALKERS ?? 30);
 const BITRATE_S = Number(process.env.BENCH_BITRATE_S ?? 10);
 // extra daemon variables, e.g. BENCH_DAEMON_ENV=RECOMPUTE_ON_POSE=1,LOG_LEVEL=warn
-const DAEMON_ENV = Object.fromEntries(
+const DAEMON_ENV = Object.assign({ LOG_LEVEL: 'debug' }, Object.fromEntries(
   (process.env.BENCH_DAEMON_ENV ?? '')
     .split(',')
     .filter(Boolean)
     .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-);
+));
 const ENTER_P99_TARGET = 500;
 const EXIT_P99_TARGET = 300;
 
@@ -93,6 +93,7 @@ async function benchLatency(rig) {
   await sleep(1500);
   const enter = [];
   const exit = [];
+  const samples = []; // enter samples, for the breakdown
   const missing = [];
   const cpu0 = cpuSeconds(rig.daemon.child.pid);
   const t0All = now();
@@ -103,6 +104,8 @@ async function benchLatency(rig) {
         const tIn = await game.move(b.id, { x: base + 10 }, { now: true });
         const [e1, e2] = await Promise.all([firstAudibleAfter(a, b, tIn, 3000), firstAudibleAfter(b, a, tIn, 3000)]);
         for (const e of [e1, e2]) e === null ? missing.push(`enter ${a.id}/${b.id} r${r}`) : enter.push(e);
+        if (e1 !== null) samples.push({ listener: a, speaker: b, tPose: tIn, tAudible: tIn + e1 });
+        if (e2 !== null) samples.push({ listener: b, speaker: a, tPose: tIn, tAudible: tIn + e2 });
         await sleep(1200 + Math.random() * 300);
         const tOut = await game.move(b.id, { x: base + 40 }, { now: true });
         const [x1, x2] = await Promise.all([lastAudibleAfter(a, b, tOut, 500, 3000), lastAudibleAfter(b, a, tOut, 500, 3000)]);
@@ -114,13 +117,54 @@ async function benchLatency(rig) {
   const elapsed = (now() - t0All) / 1000;
   const cpu = cpuSeconds(rig.daemon.child.pid) - cpu0;
   const removed = players.filter((p) => p.removedAt !== null).length;
-  return { enter, exit, missing, removed, cpuPct: (100 * cpu) / elapsed, players: players.length };
+  await game.stop();
+  await Promise.all(players.map((p) => p.leave())); // free the CPU for the next part
+  return { enter, exit, missing, removed, cpuPct: (100 * cpu) / elapsed, players: players.length, breakdown: breakdown(rig, samples) };
+}
+
+/**
+ * Where enter latency goes, from the daemon's debug log (LOG_LEVEL=debug):
+ * pose -> UpdateSubscriptions{subscribe} for that listener leaves the
+ * daemon (recompute wait), -> LiveKit's HTTP answer, -> first audible frame;
+ * and the speaker's policy.audience arrival -> first audible frame.
+ */
+function breakdown(rig, samples) {
+  const off = Date.now() - performance.now(); // wall = perf + off
+  const calls = new Map(); // callId -> { t, identity }
+  const subs = []; // { t, identity, callId }
+  const answers = new Map(); // callId -> t
+  for (const l of rig.daemon.lines) {
+    const t = Date.parse(l.timestamp) - off;
+    if (l.message === 'livekit call' && l.method === 'UpdateSubscriptions' && l.subscribe === 1)
+      subs.push({ t, identity: l.participantId, callId: l.callId });
+    else if (l.message === 'livekit answer') answers.set(l.callId, t);
+  }
+  void calls;
+  const parts = { poseToCall: [], callToAnswer: [], answerToAudible: [], audienceToAudible: [] };
+  for (const s of samples) {
+    const c = subs.find((x) => x.identity === s.listener.id && x.t >= s.tPose - 5 && x.t <= s.tAudible);
+    if (c) {
+      parts.poseToCall.push(c.t - s.tPose);
+      const a = answers.get(c.callId);
+      if (a !== undefined) {
+        parts.callToAnswer.push(a - c.t);
+        parts.answerToAudible.push(s.tAudible - a);
+      }
+    }
+    const au = s.speaker.events.find((e) => e.name === 'audience' && e.t >= s.tPose && e.t <= s.tAudible);
+    if (au) parts.audienceToAudible.push(s.tAudible - au.t);
+  }
+  return parts;
 }
 
 // ------------------------------------------------------------ bitrate
 
 /** A bot that does not decode what it receives (the bitrate runs only count bytes). */
 class CountingBot extends Bot {
+  constructor(opts) {
+    super(opts);
+    this.room.setMaxListeners(100);
+  }
   readAudio() {}
 }
 
@@ -202,6 +246,7 @@ async function main() {
       console.log(`latency: ${L.players} bots (${L.players / 2} pairs), ${ROUNDS} rounds, daemon CPU ${L.cpuPct.toFixed(1)}% of one core`);
       console.log(`  enter -> audible: ${fmt(L.enter)}  (target p99 <= ${ENTER_P99_TARGET} ms: ${pct(L.enter, 99) <= ENTER_P99_TARGET ? 'met' : 'MISSED'})`);
       console.log(`  exit  -> silent:  ${fmt(L.exit)}  (target p99 <= ${EXIT_P99_TARGET} ms: ${pct(L.exit, 99) <= EXIT_P99_TARGET ? 'met' : 'MISSED'})`);
+      for (const [k, xs] of Object.entries(L.breakdown)) if (xs.length) console.log(`    enter breakdown ${k}: ${fmt(xs)}`);
       if (L.missing.length) console.log(`  missing samples (no transition within 3 s): ${L.missing.join(', ')}`);
       if (L.removed) console.log(`  honest bots removed by the server: ${L.removed}`);
       ok = ok && L.missing.length === 0 && L.removed === 0;

@@ -94,6 +94,7 @@ export class Player {
       tones: this.tones,
       malicious: this.kind === 'malicious',
     });
+    bot.room.setMaxListeners(50); // rtc-node adds a tokenRefreshed listener per track
     bot.room.on('disconnected', (reason) => this.onLiveKitGone(bot, reason));
     bot.room.on('reconnected', () => {
       this.note('lk_reconnected');

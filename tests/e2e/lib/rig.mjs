@@ -48,6 +48,14 @@ export class Rig {
   }
 
   async start() {
+    // a crash must not leave LiveKit or the daemon running
+    const bail = async (e) => {
+      console.log(`fatal: ${e?.stack ?? e}`);
+      await Promise.race([this.stop().catch(() => {}), sleep(8000)]);
+      process.exit(2);
+    };
+    process.once('uncaughtException', bail);
+    process.once('unhandledRejection', bail);
     this.daemonPort = await freeTcpPort();
     await this.startLiveKit();
     this.daemon = new Daemon({
