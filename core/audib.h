@@ -55,14 +55,14 @@
 typedef enum pv_audib_mode { PV_AUDIB_GRID = 0, PV_AUDIB_NAIVE = 1 } pv_audib_mode;
 
 typedef struct pv_audib_room {
-    uint32_t n;             /* participants with a pose, <= max_room_size */
-    const pv_vec3 *pos;     /* [n], sorted by participant ID */
-    const uint64_t *uid;    /* [n], unique, never reused */
+    uint32_t n;               /* participants with a pose, <= max_room_size */
+    const pv_vec3 *pos;       /* [n], sorted by participant ID */
+    const uint64_t *uid;      /* [n], unique, never reused */
     uint64_t *const *in_uids; /* [n] -> each participant's list of PV_AUDIB_K slots:
                                  read as the previous state, overwritten with the new */
-    uint16_t *in_count;     /* [n] entries used in each list */
-    uint32_t *hear;         /* out: [n * cap] canHear indices per listener, ascending */
-    uint8_t *hear_count;    /* out: [n] */
+    uint16_t *in_count;       /* [n] entries used in each list */
+    uint32_t *hear;           /* out: [n * cap] canHear indices per listener, ascending */
+    uint8_t *hear_count;      /* out: [n] */
 } pv_audib_room;
 
 typedef struct pv_audib_stats {

@@ -30,11 +30,13 @@ void pv_config_default(pv_config *cfg) {
     cfg->socket_auth_deadline_ms = 5000;
     cfg->livekit_reconcile_interval_ms = 10000;
     cfg->max_effects_per_step = 65536;
+    cfg->round_slices = 10;
 }
 
 #define DAY_MS (86400LL * 1000)
 
 static int check_counts(const pv_config *c, const char **why) {
+    if (c->round_slices < 1 || c->round_slices > 1000) return *why = "round_slices", PV_EINVAL;
     if (c->max_rooms < 1 || c->max_rooms > 1000000) return *why = "max_rooms", PV_EINVAL;
     if (c->max_participants < 1 || c->max_participants > 10000000)
         return *why = "max_participants", PV_EINVAL;

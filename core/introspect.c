@@ -24,6 +24,12 @@ uint64_t pv_core_room_revision(const pv_core *c, const char *room_id) {
     return r == PV_NONE ? 0 : c->rooms[r].revision;
 }
 
+/* Returns now_ms of the room's last recompute, or -1 (never, or no room). */
+int64_t pv_core_room_recomputed_at(const pv_core *c, const char *room_id) {
+    uint32_t r = pv_room_find(c, room_id);
+    return r == PV_NONE ? -1 : c->rooms[r].recomputed_ms;
+}
+
 static uint32_t find_part(const pv_core *c, const char *room_id, const char *pid) {
     uint32_t r = pv_room_find(c, room_id);
     return r == PV_NONE ? PV_NONE : pv_member_find(c, &c->rooms[r], pid);

@@ -1,13 +1,15 @@
 /*
  * posebatch.c - policy.pose.batch to clients, for spatial audio.
  *
- * Every pose_batch_interval_ms (aligned to multiples in now_ms) each
+ * Every pose_batch_interval_ms (aligned to multiples in now_ms, rooms
+ * taking turns in round_slices phases: slice.h) each
  * authenticated socket gets the latest poses of the participants it can hear,
  * but only when one of those poses, or the set itself, changed since that
  * socket's last batch. The core's sequence counter c->seq orders pose and
  * set changes, so "changed since" is one comparison per speaker.
  */
 #include "state.h"
+#include "slice.h"
 
 static int speaker_at(const pv_core *c, const pv_part *l, uint32_t i) {
     const pv_part *s = &c->parts[l->hear_slot[i]];
@@ -59,15 +61,18 @@ void pv_pose_batches_due(pv_core *c) {
         c->pb_round = 0;
         return;
     }
-    if (c->next_batch_ms == PV_NEVER)
-        c->next_batch_ms = pv_next_multiple(c->now_ms, c->cfg.pose_batch_interval_ms);
+    uint32_t slices = c->cfg.round_slices;
+    int64_t slice = pv_slice_ms(c->cfg.pose_batch_interval_ms, slices);
+    if (c->next_batch_ms == PV_NEVER) c->next_batch_ms = pv_next_multiple(c->now_ms, slice);
     if (c->now_ms >= c->next_batch_ms) {
         for (uint32_t i = 0; i < c->n_conns; i++) {
             pv_conn *cn = &c->conns[c->conn_order[i]];
-            cn->pb_pending = cn->state == PV_CONN_AUTHED;
+            if (cn->state != PV_CONN_AUTHED) continue;
+            uint32_t room = c->parts[cn->part].room;
+            if (pv_slice_due(c->next_batch_ms, c->now_ms, slice, slices, room)) cn->pb_pending = 1;
         }
         c->pb_round = 1;
-        c->next_batch_ms = pv_next_multiple(c->now_ms, c->cfg.pose_batch_interval_ms);
+        c->next_batch_ms = pv_next_multiple(c->now_ms, slice);
     }
     if (!c->pb_round) return;
     size_t bytes = sizeof(pv_pose_out) * c->cfg.max_subscribed_voices + 16;

@@ -34,24 +34,24 @@ extern "C" {
 #endif
 
 /* ---- Limits (compile-time maxima; runtime values live in pv_config) ---- */
-#define PV_ID_MAX 64          /* participantId / roomId / identity bytes, no NUL */
-#define PV_NAME_MAX 128       /* displayName bytes */
-#define PV_TRACK_SID_MAX 64   /* LiveKit track SID bytes */
-#define PV_META_MAX_PAIRS 16  /* metadata entries per session */
-#define PV_META_KEY_MAX 64    /* metadata key bytes */
-#define PV_META_VALUE_MAX 256 /* metadata value bytes */
-#define PV_CAP_MAX 64         /* upper bound for cfg.max_subscribed_voices */
-#define PV_NEVER INT64_MAX    /* "no wake-up needed" */
+#define PV_ID_MAX         64        /* participantId / roomId / identity bytes, no NUL */
+#define PV_NAME_MAX       128       /* displayName bytes */
+#define PV_TRACK_SID_MAX  64        /* LiveKit track SID bytes */
+#define PV_META_MAX_PAIRS 16        /* metadata entries per session */
+#define PV_META_KEY_MAX   64        /* metadata key bytes */
+#define PV_META_VALUE_MAX 256       /* metadata value bytes */
+#define PV_CAP_MAX        64        /* upper bound for cfg.max_subscribed_voices */
+#define PV_NEVER          INT64_MAX /* "no wake-up needed" */
 
 /* ---- Error codes (negative) ---- */
 enum {
     PV_OK = 0,
-    PV_EINVAL = -1,       /* malformed event or argument */
-    PV_ENOMEM = -2,       /* pv_core_new: allocation failed */
-    PV_EFULL = -3,        /* a bounded pool is exhausted */
-    PV_ENOTFOUND = -4,    /* room / participant / connection unknown */
-    PV_ESTATE = -5,       /* event not valid in the current state */
-    PV_EOVERFLOW = -6,    /* effect buffer exhausted (a core bug; asserted) */
+    PV_EINVAL = -1,    /* malformed event or argument */
+    PV_ENOMEM = -2,    /* pv_core_new: allocation failed */
+    PV_EFULL = -3,     /* a bounded pool is exhausted */
+    PV_ENOTFOUND = -4, /* room / participant / connection unknown */
+    PV_ESTATE = -5,    /* event not valid in the current state */
+    PV_EOVERFLOW = -6, /* effect buffer exhausted (a core bug; asserted) */
 };
 const char *pv_strerror(int code);
 
@@ -75,32 +75,36 @@ int pv_api_error_status(pv_api_error e);
 /* ---- Configuration ---- */
 typedef struct pv_config {
     /* capacity (pools are sized from these at pv_core_new) */
-    uint32_t max_rooms;            /* default 1024 */
-    uint32_t max_participants;     /* all rooms together; default 10000 */
-    uint32_t max_room_size;        /* MAX_ROOM_SIZE; default 200 */
-    uint32_t max_connections;      /* policy sockets; default 10000 */
-    uint32_t max_pairs;            /* in-range pairs tracked; default 64*max_participants */
-    uint32_t max_inflight_calls;   /* LiveKit calls outstanding; default 64 */
-    uint32_t max_subscribed_voices;/* cap per listener; default 12, <= PV_CAP_MAX */
+    uint32_t max_rooms;             /* default 1024 */
+    uint32_t max_participants;      /* all rooms together; default 10000 */
+    uint32_t max_room_size;         /* MAX_ROOM_SIZE; default 200 */
+    uint32_t max_connections;       /* policy sockets; default 10000 */
+    uint32_t max_pairs;             /* in-range pairs tracked; default 64*max_participants */
+    uint32_t max_inflight_calls;    /* LiveKit calls outstanding; default 64 */
+    uint32_t max_subscribed_voices; /* cap per listener; default 12, <= PV_CAP_MAX */
     /* geometry, metres */
-    double enter_radius_m;         /* default 24 */
-    double exit_radius_m;          /* default 26; must be >= enter */
+    double enter_radius_m; /* default 24 */
+    double exit_radius_m;  /* default 26; must be >= enter */
     /* timing, milliseconds */
     int64_t recompute_interval_ms; /* default 250 (4 Hz) */
     int recompute_on_pose;         /* 1: also recompute on the tick after a pose batch; default 0 */
     int64_t pose_staleness_ms;     /* drop poses older than wall-this; default 2000 */
     int64_t pose_future_ms;        /* drop poses newer than wall+this; default 5000 */
-    int64_t session_idempotency_ms;/* same participant+room within: same session; default 10000 */
-    int64_t session_idle_ms;       /* issued, never connected, no pose: expire; default 600000 */
-    int64_t reconnect_grace_ms;    /* default 20000 */
+    int64_t session_idempotency_ms; /* same participant+room within: same session; default 10000 */
+    int64_t session_idle_ms;        /* issued, never connected, no pose: expire; default 600000 */
+    int64_t reconnect_grace_ms;     /* default 20000 */
     int64_t audience_ack_deadline_ms; /* default 2000 */
     int64_t livekit_backoff_min_ms;   /* default 100 */
     int64_t livekit_backoff_max_ms;   /* default 1000 */
     int64_t pose_batch_interval_ms;   /* policy.pose.batch to clients; default 250 */
     int64_t socket_auth_deadline_ms;  /* open socket without auth is closed 1008; default 5000 */
     int64_t livekit_reconcile_interval_ms; /* ListParticipants per room; default 10000 */
-    uint32_t max_effects_per_step;    /* effect budget; work beyond it continues at the next
-                                         step (wake_at_ms = now); default 65536 */
+    uint32_t max_effects_per_step;         /* effect budget; work beyond it continues at the next
+                                              step (wake_at_ms = now); default 65536 */
+    uint32_t round_slices;                 /* rooms take turns in this many phases of each recompute
+                                              and pose-batch round, so fan-out is not one burst;
+                                              room slot % slices picks the phase; 1..1000, default 10
+                                              (1 = all rooms at once) */
 } pv_config;
 
 /* Fill every field with its default. */
@@ -133,15 +137,15 @@ typedef struct pv_orient {
 
 /* ---- Events ---- */
 typedef enum pv_event_type {
-    PV_EV_TICK = 1,          /* timer fired; do due work */
-    PV_EV_SESSION_REQUEST,   /* POST /sessions, authenticated and schema-checked */
-    PV_EV_POSE_BATCH,        /* POST /policy/poses, authenticated and schema-checked */
-    PV_EV_SOCKET_OPEN,       /* policy socket upgraded; not yet authenticated */
-    PV_EV_SOCKET_AUTH,       /* token verified by the shell: binds conn to room+participant */
-    PV_EV_SOCKET_MESSAGE,    /* a parsed client message on an authenticated socket */
-    PV_EV_SOCKET_CLOSED,     /* peer closed or shell dropped the connection */
-    PV_EV_LIVEKIT_RESULT,    /* completion of a PV_FX_LIVEKIT_CALL */
-    PV_EV_WEBHOOK,           /* a verified LiveKit webhook */
+    PV_EV_TICK = 1,        /* timer fired; do due work */
+    PV_EV_SESSION_REQUEST, /* POST /sessions, authenticated and schema-checked */
+    PV_EV_POSE_BATCH,      /* POST /policy/poses, authenticated and schema-checked */
+    PV_EV_SOCKET_OPEN,     /* policy socket upgraded; not yet authenticated */
+    PV_EV_SOCKET_AUTH,     /* token verified by the shell: binds conn to room+participant */
+    PV_EV_SOCKET_MESSAGE,  /* a parsed client message on an authenticated socket */
+    PV_EV_SOCKET_CLOSED,   /* peer closed or shell dropped the connection */
+    PV_EV_LIVEKIT_RESULT,  /* completion of a PV_FX_LIVEKIT_CALL */
+    PV_EV_WEBHOOK,         /* a verified LiveKit webhook */
 } pv_event_type;
 
 typedef struct pv_meta_pair {
@@ -149,7 +153,7 @@ typedef struct pv_meta_pair {
 } pv_meta_pair;
 
 typedef struct pv_session_request {
-    uint64_t request_id; /* echoed in the reply effect */
+    uint64_t request_id;                                 /* echoed in the reply effect */
     const char *room_id, *participant_id, *display_name; /* display_name may be NULL */
     const pv_meta_pair *metadata;
     uint32_t metadata_count;
@@ -195,8 +199,8 @@ typedef enum pv_lk_method {
 
 typedef enum pv_lk_outcome {
     PV_LK_OK = 1,
-    PV_LK_NOT_FOUND,  /* room or participant unknown to LiveKit (404 / twirp not_found) */
-    PV_LK_FAILED,     /* 5xx, timeout, transport error: retried with backoff */
+    PV_LK_NOT_FOUND, /* room or participant unknown to LiveKit (404 / twirp not_found) */
+    PV_LK_FAILED,    /* 5xx, timeout, transport error: retried with backoff */
 } pv_lk_outcome;
 
 typedef struct pv_lk_participant {
@@ -256,8 +260,8 @@ typedef enum pv_effect_type {
 
 typedef struct pv_session_reply {
     uint64_t request_id;
-    pv_api_error error;    /* PV_ERR_NONE on success */
-    const char *message;   /* error message (static) or NULL */
+    pv_api_error error;  /* PV_ERR_NONE on success */
+    const char *message; /* error message (static) or NULL */
     const char *room_id, *participant_id, *display_name;
     const pv_meta_pair *metadata;
     uint32_t metadata_count;
@@ -273,15 +277,15 @@ typedef struct pv_poses_reply {
     pv_api_error error; /* ROOM_NOT_FOUND, INVALID_PAYLOAD, or NONE */
     const char *message;
     uint32_t accepted, stale, unknown; /* per-pose outcomes */
-    uint64_t revision; /* room revision after the batch */
+    uint64_t revision;                 /* room revision after the batch */
 } pv_poses_reply;
 
 typedef enum pv_server_msg_type {
-    PV_SMSG_SNAPSHOT = 1,   /* policy.snapshot {roomId, participantId, revision, canHear} */
-    PV_SMSG_DELTA,          /* policy.audibility.delta {roomId, revision, previousRevision, canHear} */
-    PV_SMSG_AUDIENCE,       /* policy.audience {roomId, revision, audience} */
-    PV_SMSG_POSE_BATCH,     /* policy.pose.batch {roomId, timestampMs, poses} */
-    PV_SMSG_ERROR,          /* policy.error {code, message} */
+    PV_SMSG_SNAPSHOT = 1, /* policy.snapshot {roomId, participantId, revision, canHear} */
+    PV_SMSG_DELTA,      /* policy.audibility.delta {roomId, revision, previousRevision, canHear} */
+    PV_SMSG_AUDIENCE,   /* policy.audience {roomId, revision, audience} */
+    PV_SMSG_POSE_BATCH, /* policy.pose.batch {roomId, timestampMs, poses} */
+    PV_SMSG_ERROR,      /* policy.error {code, message} */
 } pv_server_msg_type;
 
 typedef struct pv_pose_out {
@@ -302,9 +306,9 @@ typedef struct pv_socket_send {
     uint32_t id_count;
     const pv_pose_out *poses; /* POSE_BATCH */
     uint32_t pose_count;
-    int64_t timestamp_ms;     /* POSE_BATCH: wall time of the batch */
-    pv_api_error error;       /* ERROR */
-    const char *message;      /* ERROR */
+    int64_t timestamp_ms; /* POSE_BATCH: wall time of the batch */
+    pv_api_error error;   /* ERROR */
+    const char *message;  /* ERROR */
 } pv_socket_send;
 
 typedef struct pv_socket_close {
@@ -327,11 +331,11 @@ typedef enum pv_log_level { PV_LOG_DEBUG = 0, PV_LOG_INFO, PV_LOG_WARN, PV_LOG_E
 
 typedef struct pv_log {
     pv_log_level level;
-    const char *message; /* static text; details go in the fields below */
+    const char *message;                  /* static text; details go in the fields below */
     const char *room_id, *participant_id; /* may be NULL */
-    uint32_t conn_id;    /* 0 = none */
-    uint64_t request_id; /* 0 = none */
-    int64_t value;       /* an event-specific number (count, revision...) */
+    uint32_t conn_id;                     /* 0 = none */
+    uint64_t request_id;                  /* 0 = none */
+    int64_t value;                        /* an event-specific number (count, revision...) */
 } pv_log;
 
 typedef struct pv_effect {
@@ -372,6 +376,10 @@ void pv_core_stats(const pv_core *core, pv_stats *st);
 
 /* Room revision, or 0 if the room does not exist. */
 uint64_t pv_core_room_revision(const pv_core *core, const char *room_id);
+/* now_ms of the room's last recompute; -1 before the first or if the room
+ * does not exist. Rooms take turns (cfg.round_slices), so a checker that
+ * compares a room with its oracle right after a step must ask this. */
+int64_t pv_core_room_recomputed_at(const pv_core *core, const char *room_id);
 /* Copies the listener's current canHear (sorted by id) into ids[0..max);
  * returns the count, or PV_ENOTFOUND. Strings point into the core (valid
  * until the next step). */

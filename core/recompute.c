@@ -2,8 +2,9 @@
  * recompute.c - one audibility recompute of a room, and the 4 Hz rounds.
  *
  * Rounds are aligned to multiples of recompute_interval_ms in now_ms, so the
- * schedule depends on the clock only, never on event arrival. A round
- * recomputes the rooms that changed (poses, joins, leaves) in room-ID order.
+ * schedule depends on the clock only, never on event arrival; rooms take
+ * turns in round_slices phases (slice.h). A round recomputes the rooms of
+ * its phase that changed (poses, joins, leaves) in room-ID order.
  *
  * Revisions (ADR 0002): a recompute that changes any listener's capped
  * canHear bumps the room revision once; every changed listener gets a DELTA
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "state.h"
+#include "slice.h"
 
 /* Arena bytes a recompute of n participants may use (deltas + audiences). */
 size_t pv_recompute_cost_bytes(const pv_core *c, uint32_t n) {
@@ -126,6 +128,7 @@ void pv_recompute_room(pv_core *c, uint32_t r) {
     room->pairs = (uint32_t)rc;
     room->dirty = room->rc_pending = room->kick = 0;
     room->changed = 0;
+    room->recomputed_ms = c->now_ms;
     c->st.recomputes++;
     for (uint32_t i = 0, k = 0; i < room->n; i++) {
         pv_part *p = &c->parts[room->members[i]];
@@ -150,16 +153,17 @@ void pv_recompute_due(pv_core *c) {
         c->rc_round = c->kicked = 0;
         return;
     }
-    int64_t interval = c->cfg.recompute_interval_ms;
-    if (c->next_recompute_ms == PV_NEVER)
-        c->next_recompute_ms = pv_next_multiple(c->now_ms, interval);
+    uint32_t slices = c->cfg.round_slices;
+    int64_t slice = pv_slice_ms(c->cfg.recompute_interval_ms, slices);
+    if (c->next_recompute_ms == PV_NEVER) c->next_recompute_ms = pv_next_multiple(c->now_ms, slice);
     if (c->now_ms >= c->next_recompute_ms) {
         for (uint32_t i = 0; i < c->n_rooms; i++) {
-            pv_room *room = &c->rooms[c->room_order[i]];
-            room->rc_pending = room->dirty;
+            uint32_t r = c->room_order[i];
+            if (!pv_slice_due(c->next_recompute_ms, c->now_ms, slice, slices, r)) continue;
+            c->rooms[r].rc_pending = c->rooms[r].dirty;
         }
         c->rc_round = 1;
-        c->next_recompute_ms = pv_next_multiple(c->now_ms, interval);
+        c->next_recompute_ms = pv_next_multiple(c->now_ms, slice);
     }
     if (!c->rc_round && !c->kicked) return;
     for (uint32_t i = 0; i < c->n_rooms; i++) {

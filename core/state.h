@@ -119,6 +119,7 @@ typedef struct pv_room {
     uint32_t next_free;
     uint32_t lk_dirty_n;     /* members with lk_dirty */
     int64_t list_backoff_ms; /* next ListParticipants retry delay after a failure */
+    int64_t recomputed_ms;   /* now_ms of the last recompute; -1 before the first */
 } pv_room;
 
 typedef enum pv_conn_state { PV_CONN_FREE = 0, PV_CONN_OPEN, PV_CONN_AUTHED } pv_conn_state;

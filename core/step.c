@@ -8,6 +8,7 @@
  * step asks to be called again at once (wake_at_ms = now_ms).
  */
 #include "state.h"
+#include "slice.h"
 
 #define TIMER_UNIT_EFFECTS 4 /* a timer firing emits at most a close/call and logs */
 
@@ -90,10 +91,13 @@ static int64_t min64(int64_t a, int64_t b) {
 /* The single wake-up: the earliest timer, round or pending piece of work. */
 static int64_t wake_at(pv_core *c) {
     if (c->out.more || c->kicked) return c->now_ms;
+    uint32_t slices = c->cfg.round_slices;
     if (c->n_rooms > 0 && c->next_recompute_ms == PV_NEVER)
-        c->next_recompute_ms = pv_next_multiple(c->now_ms, c->cfg.recompute_interval_ms);
+        c->next_recompute_ms =
+            pv_next_multiple(c->now_ms, pv_slice_ms(c->cfg.recompute_interval_ms, slices));
     if (c->n_authed > 0 && c->next_batch_ms == PV_NEVER)
-        c->next_batch_ms = pv_next_multiple(c->now_ms, c->cfg.pose_batch_interval_ms);
+        c->next_batch_ms =
+            pv_next_multiple(c->now_ms, pv_slice_ms(c->cfg.pose_batch_interval_ms, slices));
     int64_t w = pv_timer_next(&c->timers);
     if (c->n_rooms > 0) w = min64(w, c->next_recompute_ms);
     if (c->n_authed > 0) w = min64(w, c->next_batch_ms);

@@ -62,6 +62,9 @@ static void check_listener(sim *s, uint16_t l) {
 void sim_check_cap(sim *s) {
     if (s->core_wake_ms <= s->now_ms) return; /* work deferred: rooms may lag */
     for (uint8_t r = 0; r < s->o.rooms; r++) {
+        /* rooms take turns (round_slices): only rooms recomputed in this
+         * step are in step with the oracle */
+        if (pv_core_room_recomputed_at(s->core, s->room_id[r]) != s->now_ms) continue;
         if (!room_sure(s, r)) continue;
         for (uint16_t l = 0; l < s->o.players && !s->failed; l++)
             if (s->pl[l].room == r) check_listener(s, l);

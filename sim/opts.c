@@ -115,6 +115,8 @@ void sim_opts_derive(sim_opts *o, uint64_t seed, int64_t safety_ms_override) {
     o->delta_drop_ppm = maybe_ppm(&r, 200000, 1000000);
     o->stall_ppm = maybe_ppm(&r, 1000, 20000);
     o->stall_max_ms = sim_rng_range(&r, 300, 2500);
+    static const uint32_t slices[] = {1, 2, 5, 10}; /* rooms taking turns per round */
+    o->cfg.round_slices = slices[sim_rng_below(&r, 4)];
 }
 
 void sim_opts_print(const sim_opts *o) {
@@ -135,8 +137,10 @@ void sim_opts_print(const sim_opts *o) {
            o->wh_dup_ppm, o->wh_late_ppm, o->lk_fail_ppm, o->lk_timeout_ppm, o->disconnect_ppm,
            o->lk_drop_ppm, o->lk_restarts, o->delta_drop_ppm, o->stall_ppm);
     printf("options: phases safety=%lld liveness=%lld converge=%lld settle safety=%lld "
-           "live=%lld ms; core recompute_on_pose=%d reconcile=%lld effects/step=%u\n",
+           "live=%lld ms; core recompute_on_pose=%d reconcile=%lld effects/step=%u "
+           "round_slices=%u\n",
            (long long)o->safety_ms, (long long)o->liveness_ms, (long long)o->converge_ms,
            (long long)o->settle_safety_ms, (long long)o->settle_live_ms, o->cfg.recompute_on_pose,
-           (long long)o->cfg.livekit_reconcile_interval_ms, o->cfg.max_effects_per_step);
+           (long long)o->cfg.livekit_reconcile_interval_ms, o->cfg.max_effects_per_step,
+           o->cfg.round_slices);
 }

@@ -17,8 +17,8 @@
 #include "pv.h"
 
 #define WALL0_MS 1760000000000LL
-#define BATCH 100
-#define RUNS 5
+#define BATCH    100
+#define RUNS     5
 
 typedef struct bench {
     pv_core *core;
@@ -30,8 +30,12 @@ typedef struct bench {
     uint64_t rng;
 } bench;
 
-static void *alloc_fn(void *ud, size_t n) { return calloc(1, n); }
-static void free_fn(void *ud, void *p) { free(p); }
+static void *alloc_fn(void *ud, size_t n) {
+    return calloc(1, n);
+}
+static void free_fn(void *ud, void *p) {
+    free(p);
+}
 
 static int64_t mono_ns(void) {
     struct timespec ts;
@@ -90,8 +94,8 @@ static void setup(bench *b) {
         op.u.conn_id = i + 1;
         step(b, &op);
         pv_event au = {.type = PV_EV_SOCKET_AUTH};
-        au.u.auth = (pv_socket_auth){i + 1, b->room_ids[i / b->per_room], b->ids[i],
-                                     WALL0_MS + 600000};
+        au.u.auth =
+            (pv_socket_auth){i + 1, b->room_ids[i / b->per_room], b->ids[i], WALL0_MS + 600000};
         step(b, &au);
     }
 }
@@ -169,8 +173,10 @@ static void run(uint32_t rooms, uint32_t per_room, double side_m) {
 }
 
 int main(int argc, char **argv) {
-    printf("core through pv_core_step (batches of %d poses, all participants on sockets, every player\n"
-           "re-placed at random each 250 ms round: the worst case for deltas)\n", BATCH);
+    printf("core through pv_core_step (batches of %d poses, all participants on sockets, every "
+           "player\n"
+           "re-placed at random each 250 ms round: the worst case for deltas)\n",
+           BATCH);
     printf("| rooms x players | arena | poses applied/s (median) | round tick us (median) | "
            "pairs in range |\n|---|---|---|---|---|\n");
     if (argc == 3) {

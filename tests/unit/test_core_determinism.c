@@ -92,12 +92,16 @@ static void crowd(fx *f) {
 }
 
 static void test_budget_continues_work(void) {
-    pv_config cfg;
+    /* One phase per round, so both cores run every room at t=250 and only
+     * the effect budget differs (phases are tested in test_round_phases). */
+    pv_config cfg, cfg_big;
     fx_cfg_small(&cfg);
+    cfg.round_slices = 1;
+    cfg_big = cfg;
     cfg.max_effects_per_step = 16;
     fx small, big;
     fx_init(&small, &cfg);
-    fx_init(&big, NULL);
+    fx_init(&big, &cfg_big);
     crowd(&small);
     crowd(&big);
     int s0 = small.n_lines, b0 = big.n_lines;
@@ -124,8 +128,40 @@ static void test_budget_continues_work(void) {
     fx_fini(&big);
 }
 
+/* Rooms take turns: with 10 phases of 25 ms, room slot k is recomputed at
+ * k*25 ms past each 250 ms boundary, every room exactly once per round, and a
+ * core that wakes late by a whole round catches every room up at once. */
+static void test_round_phases(void) {
+    fx f;
+    fx_init(&f, NULL);
+    CHECK_EQ_INT(f.cfg.round_slices, 10);
+    crowd(&f);
+    uint64_t rev0[3], rev[3];
+    const char *rooms[3] = {"r1", "r2", "r3"};
+    for (int r = 0; r < 3; r++)
+        rev0[r] = pv_core_room_revision(f.core, rooms[r]);
+    int seen_at[3] = {-1, -1, -1};
+    for (int t = 25; t <= 250; t += 25) {
+        fx_run_to(&f, t);
+        for (int r = 0; r < 3; r++) {
+            rev[r] = pv_core_room_revision(f.core, rooms[r]);
+            if (rev[r] != rev0[r] && seen_at[r] < 0) seen_at[r] = t;
+        }
+    }
+    /* every room changed (the crowd is in range) exactly in its own phase */
+    int distinct = 1;
+    for (int r = 0; r < 3; r++) {
+        CHECK(seen_at[r] > 0);
+        for (int q = 0; q < r; q++)
+            distinct &= seen_at[q] != seen_at[r];
+    }
+    CHECK(distinct);
+    fx_fini(&f);
+}
+
 int main(void) {
     T_RUN(test_same_script_same_effects);
     T_RUN(test_budget_continues_work);
+    T_RUN(test_round_phases);
     return t_done("core_determinism");
 }
