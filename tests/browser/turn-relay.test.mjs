@@ -83,7 +83,10 @@ async function relayWorks(browser) {
   await j.page.evaluate(() => window.demo.teleport(0, -38, 0));
   const quiet = await poll(
     j.page,
-    ([id, a]) => window.demo.measure().tones[id] < a / 10,
+    ([id, a]) => {
+      const m = window.demo.measure();
+      return m.tones[id] < a / 2 || m.tonality[id] < 2;
+    },
     [bot, HEAR_AMP],
     8000,
   );
@@ -95,7 +98,10 @@ async function relayWorks(browser) {
   }, bot);
   const heard = await poll(
     j.page,
-    ([id, a]) => window.demo.measure().tones[id] > a,
+    ([id, a]) => {
+      const m = window.demo.measure();
+      return m.tones[id] > a && m.tonality[id] > 4;
+    },
     [bot, HEAR_AMP],
     8000,
   );

@@ -3,7 +3,10 @@
 // a Goertzel filter per bot tone tells which bots are audible (each tone bot
 // has its own frequency). Used for the level bars and by the browser tests.
 
-const FFT_SIZE = 8192; // 170 ms at 48 kHz: 5.9 Hz bins, tones are 60 Hz apart
+const FFT_SIZE = 8192; // 170 ms at 48 kHz: 5.9 Hz bins; bot tones are 110 Hz apart
+// A real tone stands out from the spectrum 35 Hz beside it (6 bins: the Hann
+// window's own leakage is < -60 dB there); a click or dropout raises both.
+const SIDE_HZ = 35;
 
 /**
  * Creates an AudioContext whose `destination` is a tap that still plays to
@@ -23,7 +26,11 @@ export function createTappedContext() {
   const hann = new Float32Array(FFT_SIZE);
   for (let n = 0; n < FFT_SIZE; n++)
     hann[n] = 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / (FFT_SIZE - 1));
-  /** tonesHz: Map id -> Hz. Returns { rms, tones: { id: amplitude } } (amplitudes in full scale, 0..1). */
+  /**
+   * tonesHz: Map id -> Hz. Returns { rms, tones: { id: amplitude }, tonality: { id: ratio } }:
+   * amplitudes in full scale (0..1); tonality = amplitude / the mean amplitude
+   * SIDE_HZ below and above (a steady tone: >> 1; broadband noise: ~1).
+   */
   function measure(tonesHz) {
     analyser.getFloatTimeDomainData(buf);
     let sq = 0;
@@ -32,8 +39,17 @@ export function createTappedContext() {
       buf[n] *= hann[n];
     }
     const tones = {};
-    for (const [id, hz] of tonesHz) tones[id] = goertzelAmplitude(buf, hz, ctx.sampleRate);
-    return { rms: Math.sqrt(sq / FFT_SIZE), tones };
+    const tonality = {};
+    for (const [id, hz] of tonesHz) {
+      const a = goertzelAmplitude(buf, hz, ctx.sampleRate);
+      const side =
+        (goertzelAmplitude(buf, hz - SIDE_HZ, ctx.sampleRate) +
+          goertzelAmplitude(buf, hz + SIDE_HZ, ctx.sampleRate)) /
+        2;
+      tones[id] = a;
+      tonality[id] = a / Math.max(1e-9, side);
+    }
+    return { rms: Math.sqrt(sq / FFT_SIZE), tones, tonality };
   }
   return { ctx, measure };
 }

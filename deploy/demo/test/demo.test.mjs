@@ -26,6 +26,13 @@ const HEAR_AMP = 0.003; // tone amplitude (full scale) that counts as "arrives";
 // would read >= ~2.8e-3 here; side noise of a loud near tone measured <= 2.2e-4
 // on a loaded machine.
 const SILENT_AMP = 0.0015;
+// Clicks from audio-thread dropouts are broadband: a tone counts only if it
+// also stands out from the spectrum 35 Hz beside it (meter.js tonality).
+const TONAL = 4; // "arrives" needs at least this ratio
+const NOT_TONAL = 2; // below this ratio it is noise, whatever its level
+const Q = { hear: HEAR_AMP, quiet: SILENT_AMP, tonal: TONAL, notTonal: NOT_TONAL };
+const arrives = (x) => x.a > HEAR_AMP && x.t > TONAL;
+const absent = (x) => x.a < SILENT_AMP || x.t < NOT_TONAL;
 const MIC_HZ = 1500;
 const EMPTY_SPOT = [0, -38]; // >= 40 m from every bot of the "test" scenario
 const SETTLE_MS = 1000; // after a move: the panner/gain ramps are over
@@ -36,19 +43,22 @@ const r = reporter('demo');
 const wav = join(process.env.DEMO_TMP ?? '/tmp', 'demo-mic.wav');
 toneWav(wav, MIC_HZ);
 
-/** In the page: tone amplitudes for n measurements intervalMs apart: { id: [amp...] }. */
+/** In the page: n measurements intervalMs apart: { id: [{ a: amplitude, t: tonality }...] }. */
 async function sample(page, n, intervalMs) {
   const out = {};
   for (let i = 0; i < n; i++) {
     const m = await page.evaluate(() => window.demo.measure());
-    for (const [id, a] of Object.entries(m.tones)) (out[id] ??= []).push(a);
+    for (const [id, a] of Object.entries(m.tones)) (out[id] ??= []).push({ a, t: m.tonality[id] });
     await sleep(intervalMs);
   }
   return out;
 }
+const amps = (xs) => xs.map((x) => x.a);
 const min = (a) => Math.min(...a);
 const max = (a) => Math.max(...a);
 const fmt = (a) => a.toExponential(1);
+const show = (xs) =>
+  `amp ${fmt(min(amps(xs)))}..${fmt(max(amps(xs)))} tonality <= ${max(xs.map((x) => x.t)).toFixed(1)}`;
 
 /** Teleports next to bot `id` (4 m south of it) and waits until its tone is heard and `silentIds`' are not. */
 async function walkTo(page, id, silentIds) {
@@ -59,11 +69,12 @@ async function walkTo(page, id, silentIds) {
   }, id);
   const ok = await poll(
     page,
-    ([bid, silent, hear, quiet]) => {
+    ([bid, silent, q]) => {
       const m = window.demo.measure();
-      return m.tones[bid] > hear && silent.every((s) => m.tones[s] < quiet);
+      const absent = (s) => m.tones[s] < q.quiet || m.tonality[s] < q.notTonal;
+      return m.tones[bid] > q.hear && m.tonality[bid] > q.tonal && silent.every(absent);
     },
-    [id, silentIds, HEAR_AMP, SILENT_AMP],
+    [id, silentIds, Q],
     8000,
     100,
   );
@@ -138,11 +149,11 @@ async function scenario(page) {
   await sleep(300);
   const s0 = await sample(page, 5, 150);
   r.check(
-    `out of range of every bot: canHear empty, nothing subscribed, no tone arrives (max amp < ${SILENT_AMP})`,
-    quiet && Object.values(s0).every((a) => max(a) < SILENT_AMP),
+    `out of range of every bot: canHear empty, nothing subscribed, no tone arrives (amp < ${SILENT_AMP} or not tonal)`,
+    quiet && Object.values(s0).every((xs) => xs.every(absent)),
     Object.entries(s0)
-      .map(([id, a]) => `${id} ${fmt(max(a))}`)
-      .join(', '),
+      .map(([id, xs]) => `${id} ${show(xs)}`)
+      .join('; '),
   );
 
   // 1. Next to one bot, far from the others: only its tone arrives.
@@ -156,19 +167,19 @@ async function scenario(page) {
   const s1 = await sample(page, 10, 150);
   console.log(
     `  amplitudes near ${near}: ${Object.entries(s1)
-      .map(([id, a]) => `${id} ${fmt(min(a))}..${fmt(max(a))}`)
-      .join(', ')}`,
+      .map(([id, xs]) => `${id} ${show(xs)}`)
+      .join('; ')}`,
   );
   r.check(
     // 9 of 10: headless Chromium's audio thread drops a buffer now and then on a loaded machine
-    `near bot tone arrives (>= 9 of 10 samples with amp > ${HEAR_AMP})`,
-    s1[near].filter((a) => a > HEAR_AMP).length >= 9,
-    `min ${fmt(min(s1[near]))} max ${fmt(max(s1[near]))}`,
+    `near bot tone arrives (>= 9 of 10 samples: amp > ${HEAR_AMP}, tonality > ${TONAL})`,
+    s1[near].filter(arrives).length >= 9,
+    show(s1[near]),
   );
   r.check(
-    `far bots' tones do not arrive (max amp < ${SILENT_AMP})`,
-    max(s1[far1]) < SILENT_AMP && max(s1[far2]) < SILENT_AMP,
-    `${far1} ${fmt(max(s1[far1]))}, ${far2} ${fmt(max(s1[far2]))}`,
+    `far bots' tones do not arrive (all 10 samples: amp < ${SILENT_AMP} or tonality < ${NOT_TONAL})`,
+    s1[far1].every(absent) && s1[far2].every(absent),
+    `${far1} ${show(s1[far1])}; ${far2} ${show(s1[far2])}`,
   );
   const view = await page.evaluate(
     ([n, f]) => {
