@@ -31,8 +31,19 @@ include core/core.mk
 -include tests/e2e/e2e.mk
 
 .PHONY: all test asan ubsan format check-format clean
-test: $(TEST_TARGETS)
-	@echo "== all test suites passed: $(TEST_TARGETS)"
+# `make test` works on a fresh machine: it first installs what the suites
+# need (deploy/install-deps.sh, a fraction of a second when everything is
+# there; PV_SKIP_INSTALL=1 skips it), builds, then runs every suite even after
+# one fails, and ends with a total line.
+test:
+	@[ -n "$(PV_SKIP_INSTALL)" ] || bash deploy/install-deps.sh
+	@$(MAKE) --no-print-directory -j2 all
+	@pass=0; fail=0; failed=""; for t in $(TEST_TARGETS); do \
+	  echo "== suite $$t"; \
+	  if $(MAKE) --no-print-directory $$t; then pass=$$((pass+1)); \
+	  else fail=$$((fail+1)); failed="$$failed $$t"; fi; \
+	done; \
+	echo "suites: $$pass passed, $$fail failed$${failed:+ (failed:$$failed)}"; [ $$fail -eq 0 ]
 
 # Sanitizer builds run the C unit suites in their own build directory.
 asan:
