@@ -277,7 +277,7 @@ async function scenario(page) {
 const watchdog = setTimeout(() => {
   console.log('demo: timed out');
   process.exit(1);
-}, 100_000);
+}, 150_000);
 worldChecks(r);
 classifyChecks(r);
 const browser = await launchChromium(wav);
