@@ -223,7 +223,7 @@ export async function relay(target) {
  * process, by command name (chromium, livekit-server, the daemon): what the
  * test itself costs on a shared machine. Linux /proc only; {} elsewhere.
  */
-export function childCpuSeconds() {
+export function childCpuSeconds({ byType = false } = {}) {
   const procs = new Map();
   let ticks = 100;
   try {
@@ -235,6 +235,7 @@ export function childCpuSeconds() {
         const name = st.slice(st.indexOf('(') + 1, close);
         const f = st.slice(close + 2).split(' ');
         procs.set(Number(d), { name, ppid: Number(f[1]), cpu: Number(f[11]) + Number(f[12]) });
+        // (utime, stime in clock ticks; children that exited are not counted)
       } catch {
         /* gone */
       }
@@ -252,7 +253,13 @@ export function childCpuSeconds() {
   const out = {};
   for (const [pid, p] of procs) {
     if (pid === process.pid || !mine(pid)) continue;
-    const key = p.name.startsWith('chrom') ? 'chromium' : p.name;
+    let key = p.name.startsWith('chrom') ? 'chromium' : p.name;
+    if (byType && key === 'chromium') {
+      // (Chromium rewrites its children's command lines into one string)
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const arg = (n) => cmd.match(new RegExp(`--${n}=([^\\s\\0]+)`))?.[1];
+      key = `chromium:${arg('utility-sub-type') ?? arg('type') ?? 'browser'}`;
+    }
     out[key] = (out[key] ?? 0) + p.cpu / ticks;
   }
   return out;
