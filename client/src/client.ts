@@ -61,6 +61,10 @@ class Client implements ProximityVoiceClient {
     } catch (e) {
       if (this.session === session) this.session = null;
       await session.stop();
+      // A failed join is also an `error` event (hosts that only listen to
+      // events learn of it); a disconnect() during connect() is not a failure.
+      if (!(e instanceof ProximityVoiceError && e.code === 'STATE'))
+        this.events.emit('error', e as Error);
       throw e;
     }
     if (this.outputDevice !== undefined) {

@@ -127,9 +127,9 @@ describe('client: connect', () => {
     expect(h.sock().closedWith).toMatchObject({ code: 1000 });
     expect(h.ctx().closed).toBe(true);
     expect(h.client.getDiagnostics().connected).toBe(false);
-    // and the client can connect again
+    // the failure is also an error event; the client can connect again
     await h.client.connect(config());
-    expect(h.events).toEqual([['connected']]);
+    expect(h.events).toEqual([['error', 'LIVEKIT'], ['connected']]);
   });
 });
 
