@@ -80,12 +80,14 @@ static void check_near(sim *s, uint16_t l, uint16_t sp) {
     if (s->now_ms - start < SIM_WINDOW_MS) return;
     s->chk.n_liveness++;
     int fwd = sim_lk_forwarded(s, l, sp), applied = pset_has(&s->cl[l].hear, sp);
+    const sim_lk_part *L = &s->lk.p[l], *S = &s->lk.p[sp];
     if (!fwd || !applied)
         sim_fail(s,
                  "liveness: %s -> %s near since %lld (ready since %lld) but forwarded=%d "
-                 "applied=%d at %lld",
+                 "applied=%d at %lld (livekit: track TR_%u, listener holds TR_%u, allowed %d)",
                  s->pl[sp].id, s->pl[l].id, (long long)pr->near_since, (long long)ready, fwd,
-                 applied, (long long)s->now_ms);
+                 applied, (long long)s->now_ms, S->track, L->sub[sp],
+                 S->allow_all || pset_has(&S->allow, l));
 }
 
 static int fresh(const sim *s, uint16_t p) {
