@@ -100,11 +100,17 @@ async function tapOutput(ctx) {
   tap.connect(mute).connect(ctx.destination);
   await ctx.audioWorklet.addModule('/test/e2e/envelope-worklet.js');
   const rec = new AudioWorkletNode(ctx, 'envelope-recorder', { numberOfOutputs: 0 });
-  tap.connect(rec);
-  window.pvEnvStart = () => rec.port.postMessage('start');
+  // connected only while recording: an idle worklet still costs a JS call per quantum
+  window.pvEnvStart = () => {
+    tap.connect(rec);
+    rec.port.postMessage('start');
+  };
   window.pvEnvStop = () =>
     new Promise((resolve) => {
-      rec.port.onmessage = (e) => resolve(e.data);
+      rec.port.onmessage = (e) => {
+        tap.disconnect(rec);
+        resolve(e.data);
+      };
       rec.port.postMessage('stop');
     });
   Object.defineProperty(ctx, 'destination', { value: tap });
@@ -150,7 +156,9 @@ window.pvStart = async (config, watch, position) => {
   voice.on('participant-speaking', (id, s) => log('speaking', id, s));
   voice.on('error', (e) => log('error', e.code ?? e.name, e.message));
   voice.setListenerPose({ position, orientation: FACING_Z });
-  const connecting = voice.connect({ ...config, audioContext: ctx });
+  // PV_E2E_PANNING (run.mjs): profiling only; the client's default is HRTF
+  const panner = window.pvPanning ? { panningModel: window.pvPanning } : undefined;
+  const connecting = voice.connect({ ...config, audioContext: ctx, panner });
   observeLiveKit(voice, log);
   await connecting;
   await voice.setMicState({ enabled: true });

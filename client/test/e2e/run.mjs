@@ -38,6 +38,8 @@ const CHROMIUM = process.env.PV_CHROMIUM ?? '/usr/bin/chromium';
 const ROOM = 'room_e2e';
 const PLAYERS = 10;
 const PHASES = process.env.PV_E2E_PHASES ?? 'ABC'; // 'AC' while developing: three players only
+const INTERRUPTED = 2; // the player whose network phase C interrupts (not p0/p1: "near" is by them)
+const SCENARIO = process.env.PV_E2E_SCENARIO ?? 'pairs'; // phase B geometry: 'pairs' or 'clusters'
 const BUDGET_MS = 2000; // MVP-SPEC 20.3: transitions complete within 2 s
 const R_ENTER = 24;
 const R_EXIT = 26;
@@ -260,8 +262,14 @@ async function addPlayer(index, position) {
   const page = await context.newPage();
   const p = { id, index, context, page, logs: [] };
   page.on('pageerror', (e) => p.logs.push(`page error: ${e.message}`));
-  p.net = await relay(daemonPort);
-  cleanup.push(async () => p.net.close());
+  // Only the player of the interruption test (phase C) goes through a relay:
+  // the others connect directly, so the test process is not in their path.
+  if (index === INTERRUPTED) {
+    p.net = await relay(daemonPort);
+    cleanup.push(async () => p.net.close());
+  }
+  if (process.env.PV_E2E_PANNING)
+    await context.addInitScript((m) => (window.pvPanning = m), process.env.PV_E2E_PANNING);
   await page.goto(`${origin}/test/e2e/page.html`);
   await page.waitForFunction(() => window.pvReady === true);
   const s = await game.session(id);
@@ -271,7 +279,9 @@ async function addPlayer(index, position) {
     participantId: s.participantId,
     roomId: s.roomId,
     // the same daemon, through this player's own network path
-    policySocketUrl: s.policySocketUrl.replace(`:${daemonPort}/`, `:${p.net.port}/`),
+    policySocketUrl: p.net
+      ? s.policySocketUrl.replace(`:${daemonPort}/`, `:${p.net.port}/`)
+      : s.policySocketUrl,
     policySocketToken: s.policySocketToken,
   };
   await game.move({ [id]: position });
@@ -324,13 +334,18 @@ async function transition(label, moves, { timeout_ms = 6000 } = {}) {
       }),
       t0,
     );
+  const trsOf = (p) => p.page.evaluate((t) => window.pvTransitions.filter((x) => x.t >= t), t0);
   const first = (seen, e) =>
     seen.get(e.listener)?.tr.find((x) => x.f === hz(e.speaker) && x.on === e.on);
   let seen = new Map();
-  await waitFor(async () => {
-    seen = new Map(await Promise.all(listeners.map(async (p) => [p.id, await since(p)])));
-    return expected.every((e) => first(seen, e));
-  }, timeout_ms);
+  await waitFor(
+    async () => {
+      seen = new Map(await Promise.all(listeners.map(async (p) => [p.id, { tr: await trsOf(p) }])));
+      return expected.every((e) => first(seen, e));
+    },
+    timeout_ms,
+    200,
+  );
   await sleep(300); // let late flips show
   seen = new Map(await Promise.all(players.map(async (p) => [p.id, await since(p)])));
   const latencies = [];
@@ -546,7 +561,7 @@ async function phaseA() {
  * wants an ack it cannot get before the socket is back).
  */
 async function phaseC() {
-  const x = players.at(-1);
+  const x = players.find((p) => p.index === INTERRUPTED);
   x.interrupted = true; // its POLICY_SOCKET_LOST errors are expected
   console.log(`== phase C: network interruptions of ${x.id}`);
   const far = { x: 1000, y: 0, z: 1000 };
@@ -648,20 +663,37 @@ const X = { x: 0, y: 0, z: 0 };
 const Y = { x: 500, y: 0, z: 0 };
 const at = (c, dx) => ({ x: c.x + dx, y: 0, z: c.z });
 
-async function phaseB() {
-  console.log(`== phase B: ${PLAYERS} players (MVP-SPEC 20.3 acceptance)`);
-  const t_join = Date.now();
-  const joining = [];
-  for (let i = players.length; i < PLAYERS; i++)
-    joining.push(addPlayer(i, { x: -300 - 100 * i, y: 0, z: 0 }));
-  await Promise.all(joining);
-  check(
-    `${PLAYERS - 3} more players joined in parallel`,
-    players.every((p) => p.startDiag.connected && p.startDiag.publishedTrack),
-    `${Date.now() - t_join} ms`,
-  );
-  const all = [];
-  const rounds = [
+/**
+ * Default: five pairs 200 m apart, three movers per round (about 14 voices
+ * playing at once: what this 2-core machine can render in real time next to
+ * its other users). Every distance to a mover is known to +-0.25 m.
+ */
+function pairRounds() {
+  const G = (k) => ({ x: 200 * k, y: 0, z: 0 });
+  const home = (i) => spot(G(i >> 1), (i & 1) * 2);
+  const away = (d) => ({ p1: at(G(1), -d), p5: at(G(3), -d), p9: { x: 0, y: 0, z: d } });
+  return [
+    [
+      'pairs p0+p1, p2+p3, .., p8+p9',
+      Object.fromEntries(players.map((p) => [p.id, home(p.index)])),
+    ],
+    ['p1, p5, p9 -> 20 m from the next pair', away(20)],
+    ['movers -> 25 m (inside the hysteresis band: keep hearing)', away(25)],
+    ['movers -> 27 m (beyond R_exit)', away(27)],
+    ['movers -> 25 m (inside the band: stay silent)', away(25)],
+    ['movers -> 23 m (inside R_enter)', away(23)],
+    ['movers home', { p1: home(1), p5: home(5), p9: home(9) }],
+    [
+      'p2 -> 22 m from p4+p5, p6 -> 21 m from p8+p9, p0 -> 20 m from p7',
+      { p2: at(G(2), -22), p6: at(G(4), 21), p0: { x: 600, y: 0, z: 20 } },
+    ],
+    ['p2, p6, p0 home', { p2: home(2), p6: home(6), p0: home(0) }],
+  ];
+}
+
+/** PV_E2E_SCENARIO=clusters: two clusters of five (40 voices at once, ~1.9 cores here). */
+function clusterRounds() {
+  return [
     [
       'clusters X = p0..p4, Y = p5..p9',
       Object.fromEntries(players.map((p) => [p.id, spot(p.index < 5 ? X : Y, p.index % 5)])),
@@ -675,10 +707,28 @@ async function phaseB() {
     ['p0 -> 20 m from Y and p9 -> 22 m from X', { p0: at(Y, 20), p9: at(X, 22) }],
     ['p0 and p9 back', { p0: spot(X, 0), p9: spot(Y, 4) }],
   ];
+}
+
+async function phaseB() {
+  console.log(`== phase B: ${PLAYERS} players (MVP-SPEC 20.3 acceptance)`);
+  const t_join = Date.now();
+  const joining = [];
+  for (let i = players.length; i < PLAYERS; i++)
+    joining.push(addPlayer(i, { x: -300 - 100 * i, y: 0, z: 0 }));
+  await Promise.all(joining);
+  check(
+    `${PLAYERS - 3} more players joined in parallel`,
+    players.every((p) => p.startDiag.connected && p.startDiag.publishedTrack),
+    `${Date.now() - t_join} ms`,
+  );
+  const all = [];
+  const rounds = SCENARIO === 'clusters' ? clusterRounds() : pairRounds();
+  let missed = 0;
   for (const [label, moves] of rounds) {
     const r = await transition(label, moves);
-    if (process.env.PV_E2E_PROFILE && label.startsWith('clusters')) await profile(15000);
+    if (process.env.PV_E2E_PROFILE && label === rounds[0][0]) await profile(15000);
     all.push(...r.latencies);
+    missed += r.missing.length;
     const late = r.latencies.filter((x) => x.ms > BUDGET_MS);
     const bad = await holds(label.includes('band') ? 1500 : 300);
     check(
@@ -715,8 +765,8 @@ async function phaseB() {
   );
   check(
     `acceptance: all ${all.length} hear/not-hear transitions within 2 s`,
-    all.length >= 100 && all.every((x) => x.ms <= BUDGET_MS),
-    stats(all.map((x) => x.ms)),
+    missed === 0 && all.length >= 90 && all.every((x) => x.ms <= BUDGET_MS),
+    `${stats(all.map((x) => x.ms))}${missed ? `; ${missed} never completed` : ''}`,
   );
 
   await waitFor(
