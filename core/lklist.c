@@ -75,7 +75,10 @@ static void apply_member(pv_core *c, uint32_t slot, const pv_lk_participant *lp,
         if (p->lk_present || p->has_mic) pv_lk_set_absent(c, slot);
         return;
     }
+    const char *psid = lp->participant_sid;
+    if (psid && (!psid[0] || !memchr(psid, '\0', PV_TRACK_SID_MAX + 1))) psid = NULL;
     if (!p->lk_present && !presence_fresh) pv_lk_set_present(c, slot);
+    if (!presence_fresh) pv_lk_note_conn(c, slot, psid); /* another SID: re-made */
     if (trk_fresh) return;
     const char *sid = lp->mic_track_sid;
     if (sid && !memchr(sid, '\0', PV_TRACK_SID_MAX + 1)) sid = NULL; /* too long: ignore */

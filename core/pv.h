@@ -206,6 +206,10 @@ typedef enum pv_lk_outcome {
 typedef struct pv_lk_participant {
     const char *identity;
     const char *mic_track_sid; /* NULL when no microphone track is published */
+    /* LiveKit's participant SID (ParticipantInfo.sid, "PA_..."): new for every
+     * connection, so a different one means a re-made connection. NULL when
+     * unknown; at most PV_TRACK_SID_MAX bytes. */
+    const char *participant_sid;
 } pv_lk_participant;
 
 typedef struct pv_livekit_result {
@@ -231,6 +235,10 @@ typedef struct pv_webhook {
     const char *identity;  /* participant events and track events */
     const char *track_sid; /* track events; only audio microphone tracks are passed */
     int64_t created_at_s;  /* webhook createdAt (seconds): orders late/duplicate deliveries */
+    /* participant.sid of participant and track events (new for every LiveKit
+     * connection; tells a late event of an old connection from one of a new
+     * connection). NULL when unknown; at most PV_TRACK_SID_MAX bytes. */
+    const char *participant_sid;
 } pv_webhook;
 
 typedef struct pv_event {

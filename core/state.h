@@ -99,6 +99,8 @@ typedef struct pv_part {
     char mic_sid[PV_TRACK_SID_MAX + 1];
     /* the last mic SID of this LiveKit presence (kept after an unpublish) */
     char seen_sid[PV_TRACK_SID_MAX + 1];
+    /* LiveKit participant SID of the current presence ("" = unknown) */
+    char conn_sid[PV_TRACK_SID_MAX + 1];
     uint64_t mic_gen;
     uint64_t lk_gen;      /* bumped on each fresh LiveKit connection / absence */
     pv_lk_entry *applied; /* cfg.max_subscribed_voices */
@@ -301,6 +303,7 @@ int pv_lk_issue_lists(pv_core *c);
 void pv_on_webhook(pv_core *c, const pv_webhook *w);
 void pv_lk_set_absent(pv_core *c, uint32_t p);
 void pv_lk_set_present(pv_core *c, uint32_t p);
+int pv_lk_note_conn(pv_core *c, uint32_t p, const char *participant_sid);
 void pv_lk_set_mic(pv_core *c, uint32_t p, const char *sid);
 
 #endif /* PV_STATE_H */

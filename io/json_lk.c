@@ -51,6 +51,26 @@ static int sub_id(pvj_doc *d, int obj, const char *objname, const char *field, c
     return 0;
 }
 
+/* LiveKit's participant SID (ParticipantInfo.sid, new per connection) from
+ * string token i, or NULL when absent, too long or not an ID: it only
+ * sharpens reconnection detection, so a strange one is ignored, not fatal. */
+static int participant_sid(pvj_doc *d, int i, const char **out) {
+    *out = NULL;
+    if (i < 0 || d->t[i].type != JSMN_STRING) return 0;
+    if (d->t[i].end - d->t[i].start > PV_TRACK_SID_MAX) return 0;
+    if (pvj_get_str(d, i, "participant.sid", PV_TRACK_SID_MAX, out)) return PV_EINVAL;
+    if (!pv_id_valid(*out)) *out = NULL;
+    return 0;
+}
+
+/* participant.sid of a webhook's participant object (checked by sub_id). */
+static int webhook_participant_sid(pvj_doc *d, int obj, const char **out) {
+    static const char *const names[] = {"sid"};
+    int f[1];
+    if (pvj_fields(d, obj, "participant", names, 1, f, 0)) return PV_EINVAL;
+    return participant_sid(d, f[0], out);
+}
+
 /* track: sid (string <= PV_TRACK_SID_MAX), type, source. Sets *relevant. */
 static int webhook_track(pvj_doc *d, int obj, pvj_webhook *out) {
     static const char *const names[] = {"sid", "type", "source"};
@@ -92,6 +112,7 @@ int pvj_parse_webhook(pvj_ctx *c, const char *body, size_t len, pvj_webhook *out
     if (sub_id(&d, f[2], "participant", "identity", "participant.identity", &out->wh.identity,
                &out->relevant))
         return PV_EINVAL;
+    if (webhook_participant_sid(&d, f[2], &out->wh.participant_sid)) return PV_EINVAL;
     if (out->relevant &&
         (out->wh.kind == PV_WH_TRACK_PUBLISHED || out->wh.kind == PV_WH_TRACK_UNPUBLISHED))
         return webhook_track(&d, f[3], out);
@@ -118,10 +139,10 @@ static int first_mic_sid(pvj_doc *d, int arr, const char *path, const char **sid
 
 /* One ParticipantInfo; *keep = 0 when its identity is not one of ours. */
 static int lk_participant(pvj_doc *d, int obj, pv_lk_participant *p, int *keep) {
-    static const char *const names[] = {"identity", "tracks"};
-    int f[2];
+    static const char *const names[] = {"identity", "tracks", "sid"};
+    int f[3];
     *keep = 0;
-    if (pvj_fields(d, obj, "participants[]", names, 2, f, 0)) return PV_EINVAL;
+    if (pvj_fields(d, obj, "participants[]", names, 3, f, 0)) return PV_EINVAL;
     if (f[0] < 0 || d->t[f[0]].type != JSMN_STRING)
         return pvj_fail(d, "participants[].identity", "required string");
     const char *id;
@@ -129,6 +150,7 @@ static int lk_participant(pvj_doc *d, int obj, pv_lk_participant *p, int *keep) 
     if (!pv_id_valid(id)) return 0;
     p->identity = id;
     if (first_mic_sid(d, f[1], "participants[].tracks", &p->mic_track_sid)) return PV_EINVAL;
+    if (participant_sid(d, f[2], &p->participant_sid)) return PV_EINVAL;
     *keep = 1;
     return 0;
 }

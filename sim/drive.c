@@ -112,6 +112,7 @@ static void deliver_lk_result(sim *s, const sim_ev *e) {
         for (uint16_t i = 0; i < l->n; i++) {
             s->scratch_parts[i].identity = s->pl[l->ids[i]].id;
             s->scratch_parts[i].mic_track_sid = l->aux[i] ? sim_track_sid(s, i, l->aux[i]) : NULL;
+            s->scratch_parts[i].participant_sid = sim_participant_sid(s, i, l->join[i]);
         }
         ev.u.livekit.participants = s->scratch_parts;
         ev.u.livekit.participant_count = l->n;
@@ -129,9 +130,11 @@ static void deliver_webhook(sim *s, const sim_ev *e) {
     ev.u.webhook.identity = ev.u.webhook.kind == PV_WH_ROOM_FINISHED ? NULL : s->pl[e->player].id;
     ev.u.webhook.track_sid = track ? sim_track_sid(s, 0, track) : NULL;
     ev.u.webhook.created_at_s = (int64_t)e->b;
+    ev.u.webhook.participant_sid = e->conn_id ? sim_participant_sid(s, 0, e->conn_id) : NULL;
     if (e->epoch & SIM_FL_FAULTY) sim_note_fault(s);
-    sim_log(s, "webhook %d %s track %s created %lld%s", ev.u.webhook.kind,
+    sim_log(s, "webhook %d %s %s track %s created %lld%s", ev.u.webhook.kind,
             ev.u.webhook.identity ? ev.u.webhook.identity : "-",
+            ev.u.webhook.participant_sid ? ev.u.webhook.participant_sid : "-",
             ev.u.webhook.track_sid ? ev.u.webhook.track_sid : "-",
             (long long)ev.u.webhook.created_at_s, e->epoch & SIM_FL_FAULTY ? " (faulty)" : "");
     sim_core_step(s, &ev);

@@ -38,6 +38,13 @@ uint32_t sim_track_of(const char *sid) {
     return v;
 }
 
+/* Formats LiveKit participant SID "PA_<join>" into scratch slot `slot`
+ * (valid until the slot is reused). */
+const char *sim_participant_sid(sim *s, uint32_t slot, uint32_t join) {
+    snprintf(s->scratch_psids[slot], sizeof(s->scratch_psids[slot]), "PA_%u", join);
+    return s->scratch_psids[slot];
+}
+
 /* Formats track into scratch slot `slot` (valid until the slot is reused). */
 const char *sim_track_sid(sim *s, uint32_t slot, uint32_t track) {
     snprintf(s->scratch_sids[slot], sizeof(s->scratch_sids[slot]), "TR_%u", track);

@@ -96,6 +96,7 @@ static pv_lk_outcome list_room(sim *s, sim_list *l) {
     for (uint16_t p = 0; p < s->o.players; p++) {
         if (!s->lk.p[p].joined || s->lk.p[p].room != room) continue;
         l->ids[l->n] = p;
+        l->join[l->n] = s->lk.p[p].join_epoch;
         l->aux[l->n++] = s->lk.p[p].track;
     }
     return l->n ? PV_LK_OK : PV_LK_NOT_FOUND;

@@ -76,6 +76,8 @@ void sim_net_webhook(sim *s, pv_webhook_kind kind, uint16_t player, uint32_t tra
     sim_ev ev = {.kind = K_CORE_WEBHOOK, .player = player};
     ev.a = (uint64_t)kind | (uint64_t)s->lk.p[player].room << 8 | (uint64_t)track << 32;
     ev.b = (uint64_t)(sim_wall_ms(s) / 1000);
+    /* the connection's join epoch names it (participant.sid); not for rooms */
+    if (kind != PV_WH_ROOM_FINISHED) ev.conn_id = s->lk.p[player].join_epoch;
     s->lk.webhooks++;
     int64_t at = s->now_ms + sim_net_delay(s, s->o.wh_delay_min_ms, s->o.wh_delay_max_ms);
     if (sim_faults_on(s) && sim_rng_ppm(&s->rng_net, s->o.wh_loss_ppm)) {

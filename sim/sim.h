@@ -113,7 +113,8 @@ typedef struct sim_list {
     uint64_t revision, prev_revision;
     uint64_t call_id;
     uint16_t ids[SIM_LIST_MAX];
-    uint32_t aux[SIM_LIST_MAX]; /* track numbers */
+    uint32_t aux[SIM_LIST_MAX];  /* track numbers */
+    uint32_t join[SIM_LIST_MAX]; /* ListParticipants: LiveKit join epochs (participant SIDs) */
 } sim_list;
 
 typedef struct sim_player {
@@ -263,6 +264,7 @@ typedef struct sim {
     pv_pose_in scratch_poses[SIM_PLAYERS_MAX];
     pv_lk_participant scratch_parts[SIM_PLAYERS_MAX];
     char scratch_sids[SIM_PLAYERS_MAX][16];
+    char scratch_psids[SIM_PLAYERS_MAX][16]; /* participant SIDs "PA_<join epoch>" */
     /* counters for the report */
     uint64_t faults, poses_sent, poses_accepted, deltas, snapshots, audiences, acks;
     uint64_t disconnects, closes_1008, sessions, gaps;
@@ -291,6 +293,7 @@ int sim_player_of(const sim *s, const char *id);
 int sim_room_of(const sim *s, const char *id);
 uint32_t sim_track_of(const char *sid);
 const char *sim_track_sid(sim *s, uint32_t slot, uint32_t track);
+const char *sim_participant_sid(sim *s, uint32_t slot, uint32_t join);
 
 /* drive.c: the only place that calls pv_core_step */
 void sim_core_step(sim *s, pv_event *ev);

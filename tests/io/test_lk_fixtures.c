@@ -66,19 +66,24 @@ static void test_webhooks(void) {
     CHECK_STR(w.wh.room_id, "room_alpha");
     CHECK(w.wh.identity && w.wh.identity[0] == 'p');
     CHECK_EQ_INT(w.wh.created_at_s, 1760000000);
+    CHECK_STR(w.wh.participant_sid, "PA_fixtureA"); /* participant.sid: one per connection */
     REQUIRE(load("track_published", &w) == 0);
     CHECK(w.relevant && w.wh.kind == PV_WH_TRACK_PUBLISHED); /* "type" absent = AUDIO */
     CHECK_STR(w.wh.identity, "p_speaker");
     CHECK_STR(w.wh.track_sid, "TR_fixtureA");
+    CHECK_STR(w.wh.participant_sid, "PA_fixtureA");
     REQUIRE(load("track_unpublished", &w) == 0);
     CHECK(w.relevant && w.wh.kind == PV_WH_TRACK_UNPUBLISHED);
     CHECK(w.wh.track_sid != NULL);
     REQUIRE(load("participant_left", &w) == 0);
     CHECK(w.relevant && w.wh.kind == PV_WH_PARTICIPANT_LEFT);
+    CHECK_STR(w.wh.participant_sid, "PA_fixtureA");
     REQUIRE(load("participant_left.client_initiated", &w) == 0);
     CHECK(w.relevant && w.wh.kind == PV_WH_PARTICIPANT_LEFT);
+    CHECK_STR(w.wh.participant_sid, "PA_fixtureC");
     REQUIRE(load("room_finished", &w) == 0);
     CHECK(w.relevant && w.wh.kind == PV_WH_ROOM_FINISHED);
+    CHECK(w.wh.participant_sid == NULL);
     CHECK_STR(w.wh.room_id, "room_alpha");
     /* outside the token's lifetime (exp 1760000300 + leeway) */
     size_t an = strlen(auth), bn = strlen(body);
@@ -103,10 +108,21 @@ static void test_list_participants(void) {
         CHECK(pv_id_valid(p[i].identity));
         if (strcmp(p[i].identity, "p_speaker") == 0) {
             CHECK_STR(p[i].mic_track_sid, "TR_fixtureA");
+            CHECK_STR(p[i].participant_sid, "PA_fixtureA"); /* ParticipantInfo.sid */
             with_mic = 1;
         }
     }
     CHECK(with_mic);
+    /* A strange participant SID is ignored, not fatal (it only sharpens
+     * reconnection detection); a missing one is NULL. */
+    static const char odd[] =
+        "{\"participants\":[{\"identity\":\"p_a\",\"sid\":\"PA x\"},"
+        "{\"identity\":\"p_b\"},{\"identity\":\"p_c\",\"sid\":"
+        "\"PA_01234567890123456789012345678901234567890123456789012345678901\"}]}";
+    REQUIRE(pvj_parse_lk_participants(C, odd, strlen(odd), 64, &p, &count, &skipped, &e) == 0);
+    REQUIRE(count == 3);
+    CHECK(p[0].participant_sid == NULL && p[1].participant_sid == NULL);
+    CHECK(p[2].participant_sid == NULL); /* 65 bytes > PV_TRACK_SID_MAX */
 }
 
 int main(void) {

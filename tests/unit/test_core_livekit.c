@@ -168,7 +168,7 @@ static void test_list_participants_reconciles(void) {
     int lc = FX_FIND_STEP(&f, "CALL", "LIST room=r1");
     REQUIRE(lc >= 0);
     /* LiveKit says: s1 now publishes TR9, s2 is gone (left webhook lost) */
-    pv_lk_participant lp[2] = {{"L", NULL}, {"s1", "TR9"}};
+    pv_lk_participant lp[2] = {{"L", NULL, NULL}, {"s1", "TR9", NULL}};
     pv_event ev = {.type = PV_EV_LIVEKIT_RESULT};
     ev.u.livekit.call_id = call_id(&f, lc);
     ev.u.livekit.outcome = PV_LK_OK;

@@ -116,7 +116,7 @@ static void test_same_second_rejoin_lists_soon(void) {
     fx_run_to(&f, 1000 + f.cfg.livekit_backoff_min_ms);
     int lc = FX_FIND_STEP(&f, "CALL", "LIST room=r1");
     REQUIRE(lc >= 0);
-    pv_lk_participant lp[2] = {{"L", NULL}, {"s", "TR2"}};
+    pv_lk_participant lp[2] = {{"L", NULL, NULL}, {"s", "TR2", NULL}};
     pv_event ev = {.type = PV_EV_LIVEKIT_RESULT};
     ev.u.livekit = (pv_livekit_result){fx_u64(&f, lc, "id"), PV_LK_OK, lp, 2};
     REQUIRE(fx_step(&f, &ev) == 0);
@@ -137,7 +137,7 @@ static void test_same_second_rejoin_unacked_speaker_removed(void) {
     fx_run_to(&f, f.cfg.livekit_backoff_min_ms);
     int lc = FX_FIND_STEP(&f, "CALL", "LIST room=r1");
     REQUIRE(lc >= 0);
-    pv_lk_participant lp[1] = {{"s", "TR2"}};
+    pv_lk_participant lp[1] = {{"s", "TR2", NULL}};
     pv_event ev = {.type = PV_EV_LIVEKIT_RESULT};
     ev.u.livekit = (pv_livekit_result){fx_u64(&f, lc, "id"), PV_LK_OK, lp, 1};
     REQUIRE(fx_step(&f, &ev) == 0);
@@ -163,7 +163,7 @@ static void test_list_in_flight_during_tie(void) {
     f.now_ms += 10;
     fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "s", NULL, 20); /* loses the tie */
     fx_webhook(&f, PV_WH_TRACK_PUBLISHED, "r1", "s", "TR2", 21);
-    pv_lk_participant lp[2] = {{"L", NULL}, {"s", "TR2"}};
+    pv_lk_participant lp[2] = {{"L", NULL, NULL}, {"s", "TR2", NULL}};
     pv_event ev = {.type = PV_EV_LIVEKIT_RESULT};
     ev.u.livekit = (pv_livekit_result){fx_u64(&f, lc, "id"), PV_LK_OK, lp, 2};
     REQUIRE(fx_step(&f, &ev) == 0);
@@ -217,7 +217,95 @@ static void test_new_mic_sid_after_publish_before_join(void) {
     fx_fini(&f);
 }
 
+/* A webhook carrying LiveKit's participant SID (participant.sid). */
+static void wh_sid(fx *f, pv_webhook_kind kind, const char *id, const char *track, int64_t t,
+                   const char *psid) {
+    pv_event ev = {.type = PV_EV_WEBHOOK};
+    ev.u.webhook = (pv_webhook){kind, "r1", id, track, t, psid};
+    REQUIRE(fx_step(f, &ev) == 0);
+}
+
+/* setup() with participant SIDs: L is connection PA_L1 and never published. */
+static void setup_sid(fx *f) {
+    pv_config cfg;
+    fx_cfg_small(&cfg);
+    cfg.audience_ack_deadline_ms = 100000000;
+    fx_init(f, &cfg);
+    fx_session(f, 1, "r1", "L");
+    fx_session(f, 1, "r1", "s");
+    wh_sid(f, PV_WH_PARTICIPANT_JOINED, "L", NULL, 10, "PA_L1");
+    wh_sid(f, PV_WH_PARTICIPANT_JOINED, "s", NULL, 10, "PA_s1");
+    wh_sid(f, PV_WH_TRACK_PUBLISHED, "s", "TR1", 10, "PA_s1");
+    fx_pose(f, "r1", "L", 0, 0, 0);
+    fx_pose(f, "r1", "s", 1, 0, 0);
+    fx_run_to(f, 250);
+    int c = FX_FIND(f, "CALL", "identity=L sub=1 ids=[TR1]");
+    REQUIRE(c >= 0);
+    fx_lk_result(f, fx_u64(f, c, "id"), PV_LK_OK);
+}
+
+/* BUG-7b: L's connection was re-made and its leave, join AND the old
+ * connection's publish were lost: the first mic SID the core sees is the new
+ * connection's, but its participant SID differs -> fresh, re-subscribed. */
+static void test_new_participant_sid_in_webhook_is_fresh(void) {
+    fx f;
+    setup_sid(&f);
+    int mark = f.n_lines;
+    wh_sid(&f, PV_WH_TRACK_PUBLISHED, "L", "TL1", 10, "PA_L1"); /* same connection: nothing */
+    fx_run_to(&f, 1000);
+    CHECK(FX_FIND_AFTER(&f, mark, "CALL", "identity=L") < 0);
+    fx_webhook(&f, PV_WH_TRACK_UNPUBLISHED, "r1", "L", "TL1", 11); /* no SID: as before */
+    wh_sid(&f, PV_WH_TRACK_PUBLISHED, "L", "TL2", 12, "PA_L2");
+    CHECK(FX_FIND_STEP(&f, "LOG 1 new participant SID") >= 0);
+    fx_run_to(&f, 2000);
+    CHECK(FX_FIND_AFTER(&f, mark, "CALL", "identity=L sub=1 ids=[TR1]") >= 0);
+    fx_fini(&f);
+}
+
+/* The same learned from ListParticipants (no webhook at all). */
+static void test_new_participant_sid_in_list_is_fresh(void) {
+    fx f;
+    setup_sid(&f);
+    int mark = f.n_lines;
+    fx_run_to(&f, f.cfg.livekit_reconcile_interval_ms + 1000);
+    int lc = FX_FIND_AFTER(&f, mark, "CALL", "LIST room=r1");
+    REQUIRE(lc >= 0);
+    pv_lk_participant lp[2] = {{"L", NULL, "PA_L1"}, {"s", "TR1", "PA_s1"}};
+    pv_event ev = {.type = PV_EV_LIVEKIT_RESULT};
+    ev.u.livekit = (pv_livekit_result){fx_u64(&f, lc, "id"), PV_LK_OK, lp, 2};
+    REQUIRE(fx_step(&f, &ev) == 0);
+    CHECK(FX_FIND_AFTER(&f, mark, "CALL", "identity=L") < 0); /* same connection */
+    fx_run_to(&f, f.now_ms + f.cfg.livekit_reconcile_interval_ms + 1000);
+    lc = fx_find_last(&f, "LIST room=r1", NULL);
+    REQUIRE(lc > mark);
+    lp[0].participant_sid = "PA_L2";
+    ev.u.livekit = (pv_livekit_result){fx_u64(&f, lc, "id"), PV_LK_OK, lp, 2};
+    REQUIRE(fx_step(&f, &ev) == 0);
+    CHECK(FX_FIND_STEP(&f, "LOG 1 new participant SID") >= 0);
+    fx_run_to(&f, f.now_ms + 1000);
+    CHECK(FX_FIND_AFTER(&f, mark, "CALL", "identity=L sub=1 ids=[TR1]") >= 0);
+    fx_fini(&f);
+}
+
+/* A late participant_left of the OLD connection, in the same second as the
+ * new connection's join, must not make the new one absent. */
+static void test_late_leave_of_old_connection_ignored(void) {
+    fx f;
+    setup_sid(&f);
+    wh_sid(&f, PV_WH_PARTICIPANT_JOINED, "L", NULL, 11, "PA_L2");
+    wh_sid(&f, PV_WH_PARTICIPANT_LEFT, "L", NULL, 11, "PA_L1");
+    wh_sid(&f, PV_WH_PARTICIPANT_JOINED, "L", NULL, 10, "PA_L1"); /* older join: no reset */
+    int64_t t = f.now_ms;
+    fx_run_to(&f, t + f.cfg.reconnect_grace_ms + 1000);
+    CHECK(pv_core_can_hear(f.core, "r1", "L", NULL, 0) >= 0); /* still present */
+    CHECK(FX_FIND(&f, "CALL", "LIST room=r1") >= 0);          /* LiveKit is asked */
+    fx_fini(&f);
+}
+
 int main(void) {
+    T_RUN(test_new_participant_sid_in_webhook_is_fresh);
+    T_RUN(test_new_participant_sid_in_list_is_fresh);
+    T_RUN(test_late_leave_of_old_connection_ignored);
     T_RUN(test_new_mic_sid_is_a_fresh_connection);
     T_RUN(test_new_mic_sid_after_publish_before_join);
     T_RUN(test_list_in_flight_during_tie);
