@@ -30,6 +30,9 @@ include core/core.mk
 -include tests/ws/ws.mk
 -include tests/e2e/e2e.mk
 
+# formatting is checked with the other suites (clang-format from Debian 12)
+TEST_TARGETS += check-format
+
 .PHONY: all test asan ubsan format check-format clean
 # `make test` works on a fresh machine: it first installs what the suites
 # need (deploy/install-deps.sh, a fraction of a second when everything is

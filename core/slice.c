@@ -18,8 +18,7 @@ static int64_t mod_pos(int64_t a, int64_t m) {
     return r < 0 ? r + m : r;
 }
 
-int pv_slice_due(int64_t due_ms, int64_t now_ms, int64_t slice_ms, uint32_t slices,
-                 uint32_t slot) {
+int pv_slice_due(int64_t due_ms, int64_t now_ms, int64_t slice_ms, uint32_t slices, uint32_t slot) {
     if (slices <= 1) return 1;
     int64_t first = floor_div(due_ms, slice_ms), last = floor_div(now_ms, slice_ms);
     if (last < first) return 0;

@@ -22,7 +22,6 @@ int64_t pv_slice_ms(int64_t interval_ms, uint32_t slices);
  * boundaries are the multiples k * slice_ms with k % slices == slot % slices.
  * due_ms is the first boundary not yet handled (a multiple of slice_ms).
  * When the step is late by a whole round or more, every room is due. */
-int pv_slice_due(int64_t due_ms, int64_t now_ms, int64_t slice_ms, uint32_t slices,
-                 uint32_t slot);
+int pv_slice_due(int64_t due_ms, int64_t now_ms, int64_t slice_ms, uint32_t slices, uint32_t slot);
 
 #endif
