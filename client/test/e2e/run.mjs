@@ -562,6 +562,11 @@ async function phaseA() {
  */
 async function phaseC() {
   const x = players.find((p) => p.index === INTERRUPTED);
+  const gone = await removedPlayers();
+  if (gone.length) {
+    check('phase C: all players still in the room', false, `removed: ${gone.join(', ')}`);
+    return;
+  }
   x.interrupted = true; // its POLICY_SOCKET_LOST errors are expected
   console.log(`== phase C: network interruptions of ${x.id}`);
   const far = { x: 1000, y: 0, z: 1000 };
@@ -641,6 +646,16 @@ async function phaseC() {
 }
 
 /* -------------------------------------------------------------- phase B */
+
+/** Players whose client LiveKit (i.e. the daemon) disconnected. */
+async function removedPlayers() {
+  const out = [];
+  for (const p of players) {
+    const ev = await p.page.evaluate(() => window.pvEvents.filter((e) => e[0] === 'disconnected'));
+    if (ev.length) out.push(`${p.id} (${ev[0][1]})`);
+  }
+  return out;
+}
 
 /** PV_E2E_PROFILE=1: CPU of this test's processes by kind over ms (steady state). */
 async function profile(ms) {
@@ -725,6 +740,11 @@ async function phaseB() {
   const rounds = SCENARIO === 'clusters' ? clusterRounds() : pairRounds();
   let missed = 0;
   for (const [label, moves] of rounds) {
+    const gone = await removedPlayers();
+    if (gone.length) {
+      check(`${label}: all players still in the room`, false, `removed: ${gone.join(', ')}`);
+      break; // every later round would fail for the same reason
+    }
     const r = await transition(label, moves);
     if (process.env.PV_E2E_PROFILE && label === rounds[0][0]) await profile(15000);
     all.push(...r.latencies);
