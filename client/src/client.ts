@@ -4,6 +4,7 @@
  * poses) and delegates everything else to a VoiceSession per connect().
  * All state lives in the instance: two clients on one page are independent.
  */
+import { createBackoff, type Backoff } from './backoff';
 import { createEmitter } from './emitter';
 import { ProximityVoiceError } from './errors';
 import { checkConfig } from './config';
@@ -23,9 +24,28 @@ import type {
   VoiceDiagnostics,
 } from './types';
 import { isValidPose, World } from './world';
+import { defaultTimers, type TimerHandle } from './timers';
 
 /** Reason given to 'disconnected' when the host called disconnect(). */
 export const CLIENT_DISCONNECT_REASON = 'client';
+
+/**
+ * LiveKit end reasons after which rejoining cannot help or would fight
+ * another connection; any other involuntary end (the daemon removed a
+ * speaker whose audience acknowledgement did not arrive while its network
+ * was down, a lost signal connection, ...) is followed by an automatic
+ * rejoin with the same credentials (MVP-SPEC 22.6: reconnect restores the
+ * session). A speaker that really ignores its audience is removed again by
+ * the daemon after each rejoin.
+ */
+const FINAL_END_REASONS: ReadonlySet<string> = new Set([
+  'CLIENT_INITIATED',
+  'DUPLICATE_IDENTITY',
+  'ROOM_DELETED',
+  'USER_REJECTED',
+]);
+/** Rejoin attempts after one involuntary end before giving up (a limit on everything). */
+const REJOIN_ATTEMPTS_MAX = 8;
 
 class Client implements ProximityVoiceClient {
   private readonly deps: ClientDependencies;
@@ -37,6 +57,9 @@ class Client implements ProximityVoiceClient {
   private session: VoiceSession | null = null;
   private ids = { roomId: '', participantId: '' };
   private readonly host: SessionHost;
+  private lastConfig: ProximityVoiceClientConfig | null = null;
+  private rejoinTimer: TimerHandle | null = null;
+  private readonly rejoinBackoff: Backoff;
 
   constructor(deps: ClientDependencies) {
     this.deps = deps;
@@ -47,6 +70,7 @@ class Client implements ProximityVoiceClient {
       inputDeviceId: () => this.inputDevice,
       ended: (s, reason) => this.ended(s, reason),
     };
+    this.rejoinBackoff = createBackoff({ random: deps.random });
   }
 
   async connect(config: ProximityVoiceClientConfig): Promise<void> {
@@ -55,6 +79,7 @@ class Client implements ProximityVoiceClient {
     const cap = checkConfig(config);
     const session = new VoiceSession({ ...config }, cap, this.deps, this.host);
     this.session = session;
+    this.lastConfig = session.config;
     this.ids = { roomId: config.roomId, participantId: config.participantId };
     try {
       await session.start();
@@ -74,6 +99,8 @@ class Client implements ProximityVoiceClient {
   }
 
   async disconnect(): Promise<void> {
+    this.cancelRejoin();
+    this.lastConfig = null;
     const s = this.session;
     if (!s) return;
     this.session = null;
@@ -86,6 +113,32 @@ class Client implements ProximityVoiceClient {
     this.session = null;
     void s.stop();
     this.events.emit('disconnected', reason);
+    if (!FINAL_END_REASONS.has(reason)) this.scheduleRejoin();
+  }
+
+  /** Rejoins with the last credentials after a jittered 250 ms-5 s backoff. */
+  private scheduleRejoin(): void {
+    const config = this.lastConfig;
+    if (!config || this.rejoinTimer) return;
+    if (this.rejoinBackoff.attempts >= REJOIN_ATTEMPTS_MAX) {
+      this.rejoinBackoff.reset();
+      return;
+    }
+    const timers = this.deps.timers ?? defaultTimers;
+    this.rejoinTimer = timers.setTimeout(() => {
+      this.rejoinTimer = null;
+      if (this.session || this.lastConfig !== config) return;
+      this.connect(config).then(
+        () => this.rejoinBackoff.reset(),
+        () => this.scheduleRejoin(), // connect() already emitted the error
+      );
+    }, this.rejoinBackoff.next());
+  }
+
+  private cancelRejoin(): void {
+    if (!this.rejoinTimer) return;
+    (this.deps.timers ?? defaultTimers).clearTimeout(this.rejoinTimer);
+    this.rejoinTimer = null;
   }
 
   setListenerPose(pose: ListenerPose): void {
@@ -135,11 +188,11 @@ class Client implements ProximityVoiceClient {
     if (!next || typeof next.policySocketToken !== 'string' || next.policySocketToken === '') {
       throw new TypeError('updateCredentials: policySocketToken required');
     }
-    const s = this.session;
-    if (!s) return;
-    if (typeof next.token === 'string' && next.token !== '') s.config.token = next.token;
-    s.config.policySocketToken = next.policySocketToken;
-    s.socket.updateToken(next.policySocketToken);
+    const config = this.session?.config ?? this.lastConfig; // also between rejoin attempts
+    if (!config) return;
+    if (typeof next.token === 'string' && next.token !== '') config.token = next.token;
+    config.policySocketToken = next.policySocketToken;
+    this.session?.socket.updateToken(next.policySocketToken);
   }
 
   getDiagnostics(): VoiceDiagnostics {

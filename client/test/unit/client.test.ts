@@ -438,3 +438,30 @@ describe('client: independence', () => {
     expect(clients[0]).not.toBe(clients[1]);
   });
 });
+
+describe('client: rejoin after an involuntary LiveKit end', () => {
+  it('rejoins by itself after PARTICIPANT_REMOVED (jittered backoff), not after disconnect()', async () => {
+    const h = await connected(harness());
+    const first = h.room();
+    first.endByServer('PARTICIPANT_REMOVED');
+    expect(h.events).toContainEqual(['disconnected', 'PARTICIPANT_REMOVED']);
+    expect(h.client.getDiagnostics().connected).toBe(false);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(h.room()).not.toBe(first); // a new LiveKit join with the same credentials
+    expect(h.events.filter((e) => e[0] === 'connected').length).toBe(2);
+    expect(h.client.getDiagnostics().connected).toBe(true);
+    await h.client.disconnect();
+    const joins = h.events.filter((e) => e[0] === 'connected').length;
+    await vi.advanceTimersByTimeAsync(10000);
+    expect(h.events.filter((e) => e[0] === 'connected').length).toBe(joins);
+  });
+
+  it('does not rejoin after DUPLICATE_IDENTITY (another tab took over)', async () => {
+    const h = await connected(harness());
+    const first = h.room();
+    first.endByServer('DUPLICATE_IDENTITY');
+    await vi.advanceTimersByTimeAsync(10000);
+    expect(h.room()).toBe(first);
+    expect(h.client.getDiagnostics().connected).toBe(false);
+  });
+});

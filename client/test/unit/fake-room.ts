@@ -3,7 +3,7 @@
  * are logged in order into one shared list, so tests can assert sequencing
  * (e.g. empty allow-list before publish, unsubscribe before subscribe).
  */
-import { RoomEvent } from 'livekit-client';
+import { DisconnectReason, RoomEvent } from 'livekit-client';
 
 export class FakePublication {
   kind = 'audio';
@@ -93,6 +93,11 @@ export class FakeRoom {
   }
   emit(ev: string, ...args: unknown[]) {
     for (const fn of this.handlers.get(ev) ?? []) fn(...args);
+  }
+  /** LiveKit ends the connection on its own (e.g. RemoveParticipant). */
+  endByServer(reason: keyof typeof DisconnectReason) {
+    this.state = 'disconnected';
+    this.emit(RoomEvent.Disconnected, DisconnectReason[reason]);
   }
   async connect(...args: unknown[]) {
     this.connectArgs = args;
