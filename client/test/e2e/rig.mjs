@@ -124,8 +124,19 @@ export class Game {
     return r.json;
   }
 
-  async postPoses() {
-    const timestampMs = Date.now();
+  /** Posts are serialised with strictly increasing timestamps, like a real
+   * game server's 4 Hz loop: an immediate move() racing the periodic post
+   * must not hand the daemon two batches with one timestamp, or the later
+   * one out of order (the daemon rightly drops those as stale). */
+  postPoses() {
+    const run = () => this.postPosesNow();
+    this.chain = (this.chain ?? Promise.resolve()).then(run, run);
+    return this.chain;
+  }
+
+  async postPosesNow() {
+    const timestampMs = Math.max(Date.now(), (this.lastTimestampMs ?? 0) + 1);
+    this.lastTimestampMs = timestampMs;
     const poses = [...this.positions].map(([participantId, position]) => ({
       participantId,
       position,
