@@ -171,6 +171,7 @@ static int init_core(pvapp *app, char *err) {
     pc.max_room_size = c->max_room_size;
     pc.max_connections = c->max_policy_sockets;
     pc.livekit_reconcile_interval_ms = c->livekit_reconcile_interval_ms;
+    pc.audience_ack_deadline_ms = c->audience_ack_deadline_ms;
     pc.recompute_on_pose = c->recompute_on_pose;
     if (pc.max_pairs > 64u * c->max_participants) pc.max_pairs = 64u * c->max_participants;
     const char *why = "";

@@ -109,6 +109,8 @@ static const entry table[] = {
      "timeout of one outgoing LiveKit HTTP call (> LiveKit's ~3 s internal RPC timeout)"},
     {"LIVEKIT_RECONCILE_INTERVAL_MS", T_MS, R_NO, O(livekit_reconcile_interval_ms), "10000", 100,
      3600000, NULL, "how often each room's participants are listed from LiveKit"},
+    {"AUDIENCE_ACK_DEADLINE_MS", T_MS, R_NO, O(audience_ack_deadline_ms), "2000", 250, 60000, NULL,
+     "a speaker that has not acknowledged a shrunk audience this long is removed"},
     {"RECOMPUTE_ON_POSE", T_BOOL, R_NO, O(recompute_on_pose), "0", 0, 1, NULL,
      "1: recompute a room as soon as its pose batch arrives (saves up to 250 ms per transition)"},
     {"READY_CACHE_MS", T_MS, R_NO, O(ready_cache_ms), "2000", 0, 600000, NULL,

@@ -82,6 +82,7 @@ typedef struct pvcfg {
     int64_t idle_timeout_ms, request_timeout_ms, write_timeout_ms, shutdown_timeout_ms;
     /* outgoing HTTP (LiveKit) */
     int64_t livekit_timeout_ms, ready_cache_ms, livekit_reconcile_interval_ms;
+    int64_t audience_ack_deadline_ms;
     int recompute_on_pose; /* 1: a pose batch is evaluated at once, not at the next 250 ms round */
     uint32_t http_client_max_concurrency, http_client_max_queued;
     /* rate limits */
