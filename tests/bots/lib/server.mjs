@@ -65,7 +65,7 @@ function sleep(ms) {
  * Writes livekit.yaml into a temp dir and starts the server.
  * opts: { bin (default serverBin()), key, secret, webhookUrl, logFile,
  *         port, udpPort (fixed ports, e.g. to restart a server where clients
- *         expect it; default: free ones) }
+ *         expect it; default: free ones), prometheusPort (metrics, off by default) }
  * Returns { url (ws), httpUrl, port, udpPort, key, secret, version, dir, stop() }.
  * Throws if the server does not answer within 15 s.
  */
@@ -102,6 +102,7 @@ export async function startLiveKit(opts = {}) {
     'logging:',
     '  level: info',
   ];
+  if (opts.prometheusPort) lines.push(`prometheus_port: ${opts.prometheusPort}`);
   if (opts.webhookUrl) {
     lines.push('webhook:', `  api_key: ${key}`, '  urls:', `    - ${opts.webhookUrl}`);
   }

@@ -31,9 +31,10 @@ const PARTICIPANT_REMOVED = 4; // livekit.proto.DisconnectReason
 
 export class Player {
   /** opts: { id, tones (Map id -> Hz), game, kind: 'honest' | 'malicious' | 'rogue', BotClass } */
-  constructor({ id, tones, game, kind = 'honest', BotClass = Bot }) {
+  constructor({ id, tones, game, kind = 'honest', BotClass = Bot, hears = null }) {
     this.id = id;
     this.tones = tones;
+    this.hears = hears; // null, or the ids whose tones this bot tells apart
     this.game = game;
     this.kind = kind;
     this.BotClass = BotClass;
@@ -88,10 +89,11 @@ export class Player {
   }
 
   async connectLiveKit({ publish = true } = {}) {
+    const tones = this.hears ? new Map([this.id, ...this.hears].map((i) => [i, this.tones.get(i)])) : this.tones;
     const bot = new this.BotClass({
       identity: this.id,
       toneHz: this.tones.get(this.id),
-      tones: this.tones,
+      tones,
       malicious: this.kind === 'malicious',
     });
     bot.room.setMaxListeners(50); // rtc-node adds a tokenRefreshed listener per track

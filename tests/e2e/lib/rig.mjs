@@ -56,6 +56,8 @@ export class Rig {
     };
     process.once('uncaughtException', bail);
     process.once('unhandledRejection', bail);
+    process.once('SIGTERM', () => bail('SIGTERM'));
+    process.once('SIGINT', () => bail('SIGINT'));
     this.daemonPort = await freeTcpPort();
     await this.startLiveKit();
     this.daemon = new Daemon({
@@ -71,14 +73,26 @@ export class Rig {
 
   async startLiveKit() {
     this.lkRuns++;
+    if (this.opts.metrics && !this.metricsPort) this.metricsPort = await freeTcpPort();
     this.lk = await startLiveKit({
       key: this.key,
       secret: this.secret,
       webhookUrl: `http://127.0.0.1:${this.daemonPort}/livekit/webhook`,
       port: this.lk?.port,
+      prometheusPort: this.metricsPort,
       udpPort: this.lk?.udpPort,
       logFile: path.join(this.dir, `livekit-${this.lkRuns}.log`),
     });
+  }
+
+  /** LiveKit's server-wide media bytes sent to subscribers so far (Prometheus
+   * livekit_packet_bytes{direction="outgoing"}; needs opts.metrics). */
+  async livekitBytesOut() {
+    const t = await (await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`)).text();
+    let sum = 0;
+    for (const l of t.split('\n'))
+      if (l.startsWith('livekit_packet_bytes{') && l.includes('direction="outgoing"')) sum += Number(l.split(' ').pop());
+    return sum;
   }
 
   /** Stops LiveKit, waits gapMs, starts it again on the same ports. */
@@ -103,12 +117,14 @@ export class Rig {
     return g;
   }
 
-  /** Creates a player with the next free tone (not joined yet). */
-  player(game, id, kind = 'honest', BotClass) {
+  /** Creates a player with the next free tone (not joined yet). hears: the
+   * only speakers it tells apart (fewer Goertzel candidates: cheaper with
+   * many bots; default: everyone's tone). */
+  player(game, id, kind = 'honest', BotClass, hears = null) {
     this.tones.set(id, toneHz(this.tones.size));
     // bots name what they hear among the tones known when they were made
-    for (const q of this.players) if (q.bot) q.bot.candidatesHz = [...new Set(this.tones.values())];
-    const p = new Player({ id, tones: this.tones, game, kind, BotClass });
+    for (const q of this.players) if (q.bot && !q.hears) q.bot.candidatesHz = [...new Set(this.tones.values())];
+    const p = new Player({ id, tones: this.tones, game, kind, BotClass, hears });
     this.players.push(p);
     return p;
   }
@@ -132,6 +148,31 @@ export function hearingMatrix(players, t0, t1) {
 /** True when listener has had audible frames of speaker in the last windowMs (>= half of them). */
 export function hearsNow(listener, speaker, windowMs = 300) {
   return listener.audible(speaker.id, now() - windowMs) >= windowMs / 10 / 2;
+}
+
+/** Joins players count at a time; a join that takes longer than timeoutMs is
+ * given up (the player leaves). Resolves to the players that joined. */
+export async function joinAll(players, { count = 5, timeoutMs = 20000 } = {}) {
+  const ok = [];
+  for (let i = 0; i < players.length; i += count) {
+    await Promise.all(
+      players.slice(i, i + count).map(async (p) => {
+        let timer;
+        const to = new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('join timeout')), timeoutMs)));
+        try {
+          await Promise.race([p.join(), to]);
+          ok.push(p);
+        } catch (e) {
+          const ev = p.events.map((x) => `${x.name}${x.detail !== undefined ? `(${String(x.detail).slice(0, 30)})` : ''}`);
+          console.log(`  ${p.id}: join failed (${e.message ?? e}); events: ${ev.join(' ')}`);
+          await Promise.race([p.leave().catch(() => {}), sleep(5000)]);
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+  }
+  return ok;
 }
 
 export function silentNow(listener, speaker, windowMs = 300) {
