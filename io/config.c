@@ -111,7 +111,7 @@ static const entry table[] = {
      3600000, NULL, "how often each room's participants are listed from LiveKit"},
     {"AUDIENCE_ACK_DEADLINE_MS", T_MS, R_NO, O(audience_ack_deadline_ms), "2000", 250, 60000, NULL,
      "a speaker that has not acknowledged a shrunk audience this long is removed"},
-    {"RECOMPUTE_ON_POSE", T_BOOL, R_NO, O(recompute_on_pose), "0", 0, 1, NULL,
+    {"RECOMPUTE_ON_POSE", T_BOOL, R_NO, O(recompute_on_pose), "1", 0, 1, NULL,
      "1: recompute a room as soon as its pose batch arrives (saves up to 250 ms per transition)"},
     {"READY_CACHE_MS", T_MS, R_NO, O(ready_cache_ms), "2000", 0, 600000, NULL,
      "GET /ready reuses a LiveKit probe result this long"},
