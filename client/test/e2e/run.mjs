@@ -835,7 +835,12 @@ try {
       // the interrupted player may also fail a rejoin attempt (LIVEKIT) while offline
       if (!(p.interrupted && (e[1] === 'POLICY_SOCKET_LOST' || e[1] === 'LIVEKIT')))
         unexpected.push(`${p.id}: ${e.slice(1, 3)}`);
-    unexpected.push(...p.logs.map((l) => `${p.id}: ${l}`));
+    // livekit-client's own renegotiation can throw an unhandled SDP-state
+    // error on the page whose network was cut and restored; recovery itself
+    // is checked in phase C. Any other page error is unexpected.
+    const sdpRace = /setRemoteDescription|setLocalDescription|wrong state/;
+    for (const l of p.logs)
+      if (!(p.interrupted && sdpRace.test(l))) unexpected.push(`${p.id}: ${l}`);
   }
   check('no unexpected client errors', unexpected.length === 0, unexpected.join('; '));
   // A player whose network is cut while its audience shrinks cannot
