@@ -71,7 +71,7 @@ static int init_parts(pv_core *c) {
     if (rc != 0) return rc;
     link_pools(c);
     uint32_t timers =
-        cfg->max_participants * PV_PART_TIMERS + cfg->max_connections + cfg->max_rooms;
+        cfg->max_participants * PV_PART_TIMERS + cfg->max_connections + 2 * cfg->max_rooms;
     rc = pv_timers_init(&c->timers, timers, &c->a);
     if (rc != 0) return rc;
     rc = pv_out_init(&c->out, cfg, &c->a);
@@ -105,7 +105,6 @@ int pv_core_new(pv_core **out, const pv_config *cfg, const pv_allocator *a) {
         return rc == PV_EINVAL ? PV_EINVAL : PV_ENOMEM;
     }
     c->next_recompute_ms = PV_NEVER;
-    c->next_batch_ms = PV_NEVER;
     *out = c;
     return 0;
 }

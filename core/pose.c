@@ -88,6 +88,7 @@ void pv_on_poses(pv_core *c, const pv_pose_batch *b) {
     }
     c->st.poses_accepted += rep->accepted;
     c->st.poses_stale += rep->stale;
+    if (rep->accepted > 0) pv_pose_batch_want(c, (uint32_t)(room - c->rooms));
     if (rep->accepted > 0 && c->cfg.recompute_on_pose) room->kick = c->kicked = 1;
     rep->revision = room->revision;
 }

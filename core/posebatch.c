@@ -1,15 +1,26 @@
 /*
  * posebatch.c - policy.pose.batch to clients, for spatial audio.
  *
- * Every pose_batch_interval_ms (aligned to multiples in now_ms, rooms
- * taking turns in round_slices phases: slice.h) each
- * authenticated socket gets the latest poses of the participants it can hear,
- * but only when one of those poses, or the set itself, changed since that
- * socket's last batch. The core's sequence counter c->seq orders pose and
- * set changes, so "changed since" is one comparison per speaker.
+ * A room's batch round follows the change that calls for it (a pose
+ * accepted, a canHear changed, a socket authenticated) at once, at a rate of
+ * at most one round per pose_batch_interval_ms T (4 Hz), enforced as a GCRA
+ * with a tolerance of T/2: a round may come up to T/2 early on a schedule
+ * that never gets ahead of one round per T, so over any window W a socket
+ * gets at most 1 + (W + T/2) / T batches. Why not fixed 4 Hz rounds: a pose
+ * posted just after a round would wait up to 250 ms before any browser saw
+ * it. Why the tolerance: with a strict minimum spacing of T, a game server
+ * posting every T with some jitter ratchets the room's rounds to its worst
+ * jitter, and every later pose waits that long (measured: p50 55 ms of
+ * pure waiting at 10,000 sockets). Rooms whose game server posts at
+ * different instants thereby also take turns.
+ *
+ * In a round each authenticated member gets the latest poses of the
+ * participants it can hear, but only when one of those poses, or the set
+ * itself, changed since that socket's last batch. The core's sequence
+ * counter c->seq orders pose and set changes, so "changed since" is one
+ * comparison per speaker.
  */
 #include "state.h"
-#include "slice.h"
 
 static int speaker_at(const pv_core *c, const pv_part *l, uint32_t i) {
     const pv_part *s = &c->parts[l->hear_slot[i]];
@@ -53,38 +64,85 @@ int pv_send_pose_batch(pv_core *c, uint32_t slot) {
     return 1;
 }
 
-/* Starts a round when it is due, then sends the round's pending batches in
- * room and participant order until the effect budget says stop. */
-void pv_pose_batches_due(pv_core *c) {
-    if (c->n_authed == 0) {
-        c->next_batch_ms = PV_NEVER;
-        c->pb_round = 0;
+/* The GCRA tolerance: how early a round may come on the 1-per-T schedule. */
+static int64_t tolerance_ms(const pv_core *c) {
+    return c->cfg.pose_batch_interval_ms / 2;
+}
+
+/* A change a batch of room r would carry (an accepted pose, a changed
+ * canHear, a fresh socket): start the room's round at once, or as soon as
+ * the rate allows (pb_tat_ms - T/2). Changes while a round is scheduled
+ * ride with it; so does a change made in the step its round started, before
+ * any member was handled (the recompute that runs after the timer). */
+void pv_pose_batch_want(pv_core *c, uint32_t r) {
+    pv_room *room = &c->rooms[r];
+    PV_ASSERT(room->live);
+    if (room->pb_want) return;
+    if (room->pb_due) {
+        if (room->pb_begun) room->pb_again = 1;
         return;
     }
-    uint32_t slices = c->cfg.round_slices;
-    int64_t slice = pv_slice_ms(c->cfg.pose_batch_interval_ms, slices);
-    if (c->next_batch_ms == PV_NEVER) c->next_batch_ms = pv_next_multiple(c->now_ms, slice);
-    if (c->now_ms >= c->next_batch_ms) {
-        for (uint32_t i = 0; i < c->n_conns; i++) {
-            pv_conn *cn = &c->conns[c->conn_order[i]];
-            if (cn->state != PV_CONN_AUTHED) continue;
-            uint32_t room = c->parts[cn->part].room;
-            if (pv_slice_due(c->next_batch_ms, c->now_ms, slice, slices, room)) cn->pb_pending = 1;
-        }
-        c->pb_round = 1;
-        c->next_batch_ms = pv_next_multiple(c->now_ms, slice);
+    room->pb_want = 1;
+    int64_t due = c->now_ms;
+    if (room->pb_tat_ms != PV_NEVER && room->pb_tat_ms - tolerance_ms(c) > due)
+        due = room->pb_tat_ms - tolerance_ms(c);
+    pv_timer_set(&c->timers, pv_timer_room_batch(c, r), due);
+}
+
+/* The batch timer of room r fired: its round starts now. The batches go out
+ * in pv_pose_batches_due(), after this step's recompute, so they carry the
+ * sets that recompute produced. */
+void pv_on_batch_timer(pv_core *c, uint32_t r) {
+    pv_room *room = &c->rooms[r];
+    PV_ASSERT(room->live && room->pb_want);
+    room->pb_want = 0;
+    if (!room->pb_due) room->pb_sent = 0;
+    room->pb_due = 1;
+    room->pb_fired_ms = c->now_ms;
+    c->pb_round = 1;
+    for (uint32_t i = 0; i < room->n; i++) {
+        const pv_part *p = &c->parts[room->members[i]];
+        if (p->conn != PV_NONE) c->conns[p->conn].pb_pending = 1;
     }
+}
+
+/* Room r's round is done. Only a round that sent a batch uses up rate: an
+ * empty one (every member already up to date) must not delay the pose that
+ * arrives just after it. */
+static void round_done(pv_core *c, uint32_t r) {
+    pv_room *room = &c->rooms[r];
+    room->pb_due = room->pb_begun = 0;
+    if (room->pb_sent) {
+        int64_t from = room->pb_tat_ms != PV_NEVER && room->pb_tat_ms > room->pb_fired_ms
+                           ? room->pb_tat_ms
+                           : room->pb_fired_ms;
+        room->pb_tat_ms = from + c->cfg.pose_batch_interval_ms;
+    }
+    if (room->pb_again) {
+        room->pb_again = 0;
+        pv_pose_batch_want(c, r);
+    }
+}
+
+/* Sends the pending batches of started rounds in room and participant
+ * order until the effect budget says stop. */
+void pv_pose_batches_due(pv_core *c) {
     if (!c->pb_round) return;
     size_t bytes = sizeof(pv_pose_out) * c->cfg.max_subscribed_voices + 16;
     for (uint32_t ri = 0; ri < c->n_rooms; ri++) {
-        const pv_room *room = &c->rooms[c->room_order[ri]];
+        uint32_t r = c->room_order[ri];
+        pv_room *room = &c->rooms[r];
+        if (!room->pb_due) continue;
         for (uint32_t i = 0; i < room->n; i++) {
             pv_part *p = &c->parts[room->members[i]];
             if (p->conn == PV_NONE || !c->conns[p->conn].pb_pending) continue;
             if (!pv_out_fits(&c->out, 1, bytes)) return;
+            room->pb_begun = 1;
             c->conns[p->conn].pb_pending = 0;
-            if (batch_changed(c, p)) pv_send_pose_batch(c, room->members[i]);
+            if (batch_changed(c, p))
+                room->pb_sent |= (uint8_t)pv_send_pose_batch(c, room->members[i]);
         }
+        round_done(c, r);
     }
     c->pb_round = 0;
 }

@@ -102,9 +102,10 @@ typedef struct pv_config {
     uint32_t max_effects_per_step;         /* effect budget; work beyond it continues at the next
                                               step (wake_at_ms = now); default 65536 */
     uint32_t round_slices;                 /* rooms take turns in this many phases of each recompute
-                                              and pose-batch round, so fan-out is not one burst;
-                                              room slot % slices picks the phase; 1..1000, default 10
-                                              (1 = all rooms at once) */
+                                              round, so recomputes are not one burst; room slot %
+                                              slices picks the phase; 1..1000, default 10 (1 = all
+                                              rooms at once). Pose-batch rounds follow pose ingest
+                                              instead (posebatch.c) */
 } pv_config;
 
 /* Fill every field with its default. */

@@ -114,6 +114,7 @@ static void update_listener(pv_core *c, pv_room *room, pv_part *p, const uint32_
     memcpy(p->hear_slot, ns, sizeof(uint32_t) * n);
     p->hear_count = n;
     p->hear_seq = ++c->seq;
+    pv_pose_batch_want(c, (uint32_t)(room - c->rooms));
     send_delta(c, p, room->revision);
     pv_lk_mark(c, (uint32_t)(p - c->parts));
 }

@@ -54,6 +54,7 @@ uint32_t pv_room_create(pv_core *c, const char *room_id) {
     room->uid = ++c->next_uid;
     room->list_backoff_ms = c->cfg.livekit_backoff_min_ms;
     room->recomputed_ms = -1;
+    room->pb_tat_ms = PV_NEVER;
     uint64_t epoch = c->wall_ms > 0 ? (uint64_t)c->wall_ms * 1000u : 0;
     room->revision = epoch > c->revision_hwm ? epoch : c->revision_hwm + 1;
     PV_ASSERT(room->revision < REVISION_LIMIT);
@@ -75,6 +76,7 @@ void pv_room_remove(pv_core *c, uint32_t r) {
     memmove(&c->room_order[i], &c->room_order[i + 1], (c->n_rooms - i - 1) * sizeof(uint32_t));
     c->n_rooms--;
     pv_timer_clear(&c->timers, pv_timer_room(c, r));
+    pv_timer_clear(&c->timers, pv_timer_room_batch(c, r));
     pv_lk_calls_forget_room(c, r);
     if (room->list_pending) c->list_pending_n--;
     PV_ASSERT(room->lk_dirty_n == 0);

@@ -123,6 +123,7 @@ static void bind(pv_core *c, uint32_t k, uint32_t slot) {
     cn->pb_pending = 0;
     p->conn = k;
     p->batch_seq = 0;
+    pv_pose_batch_want(c, p->room);
     c->n_authed++;
     pv_timer_clear(&c->timers, pv_timer_conn(c, k));
     pv_presence_update(c, slot);

@@ -122,6 +122,15 @@ typedef struct pv_room {
     uint32_t lk_dirty_n;     /* members with lk_dirty */
     int64_t list_backoff_ms; /* next ListParticipants retry delay after a failure */
     int64_t recomputed_ms;   /* now_ms of the last recompute; -1 before the first */
+    /* pose batches (posebatch.c): a round follows the change that wants it,
+     * at most every pose_batch_interval_ms */
+    uint8_t pb_want;     /* a change since the last round start; the batch timer is set */
+    uint8_t pb_due;      /* the batch timer fired; members' batches are being sent */
+    uint8_t pb_begun;    /* pb_due and some members were already handled */
+    uint8_t pb_again;    /* a change came after members were handled: another round */
+    uint8_t pb_sent;     /* this round sent at least one batch */
+    int64_t pb_fired_ms; /* now_ms the current round's timer fired */
+    int64_t pb_tat_ms;   /* GCRA theoretical time of the next round; PV_NEVER before the first */
 } pv_room;
 
 typedef enum pv_conn_state { PV_CONN_FREE = 0, PV_CONN_OPEN, PV_CONN_AUTHED } pv_conn_state;
@@ -193,7 +202,7 @@ struct pv_core {
     uint8_t *s_hear_count;
     /* schedule */
     pv_timers timers;
-    int64_t next_recompute_ms, next_batch_ms;
+    int64_t next_recompute_ms;
     uint8_t rc_round, pb_round, kicked; /* rooms/sockets flagged for work */
     int64_t wake_ms;
     char lk_cursor_room[PV_ID_MAX + 1], lk_cursor_part[PV_ID_MAX + 1];
@@ -215,6 +224,7 @@ uint32_t pv_timer_pop_due(pv_timers *t, int64_t now_ms);
 uint32_t pv_timer_part(const pv_core *c, uint32_t slot, pv_ptimer kind);
 uint32_t pv_timer_conn(const pv_core *c, uint32_t slot);
 uint32_t pv_timer_room(const pv_core *c, uint32_t slot);
+uint32_t pv_timer_room_batch(const pv_core *c, uint32_t slot);
 
 /* out.c */
 int pv_out_init(pv_outbuf *o, const pv_config *cfg, const pv_allocator *a);
@@ -264,6 +274,8 @@ int pv_conn_known(const pv_core *c, uint32_t conn_id);
 
 /* posebatch.c */
 void pv_pose_batches_due(pv_core *c);
+void pv_pose_batch_want(pv_core *c, uint32_t room);
+void pv_on_batch_timer(pv_core *c, uint32_t room);
 int pv_send_pose_batch(pv_core *c, uint32_t p);
 
 /* audience.c */

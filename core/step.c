@@ -31,8 +31,10 @@ static void fire_timer(pv_core *c, uint32_t id) {
         PV_ASSERT(0);
     } else if (id < conns_end) {
         pv_on_auth_timer(c, id - parts_end);
-    } else {
+    } else if (id < conns_end + c->cfg.max_rooms) {
         pv_on_reconcile_timer(c, id - conns_end);
+    } else {
+        pv_on_batch_timer(c, id - conns_end - c->cfg.max_rooms);
     }
 }
 
@@ -95,12 +97,8 @@ static int64_t wake_at(pv_core *c) {
     if (c->n_rooms > 0 && c->next_recompute_ms == PV_NEVER)
         c->next_recompute_ms =
             pv_next_multiple(c->now_ms, pv_slice_ms(c->cfg.recompute_interval_ms, slices));
-    if (c->n_authed > 0 && c->next_batch_ms == PV_NEVER)
-        c->next_batch_ms =
-            pv_next_multiple(c->now_ms, pv_slice_ms(c->cfg.pose_batch_interval_ms, slices));
     int64_t w = pv_timer_next(&c->timers);
     if (c->n_rooms > 0) w = min64(w, c->next_recompute_ms);
-    if (c->n_authed > 0) w = min64(w, c->next_batch_ms);
     return w;
 }
 

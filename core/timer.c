@@ -104,7 +104,8 @@ uint32_t pv_timer_pop_due(pv_timers *t, int64_t now_ms) {
     return id;
 }
 
-/* Timer ids: participants first, then connections, then rooms. */
+/* Timer ids: participants first, then connections, then rooms (LiveKit
+ * reconcile), then rooms (pose-batch round). */
 uint32_t pv_timer_part(const pv_core *c, uint32_t slot, pv_ptimer kind) {
     PV_ASSERT(slot < c->cfg.max_participants);
     return slot * PV_PART_TIMERS + (uint32_t)kind;
@@ -118,4 +119,8 @@ uint32_t pv_timer_conn(const pv_core *c, uint32_t slot) {
 uint32_t pv_timer_room(const pv_core *c, uint32_t slot) {
     PV_ASSERT(slot < c->cfg.max_rooms);
     return c->cfg.max_participants * PV_PART_TIMERS + c->cfg.max_connections + slot;
+}
+
+uint32_t pv_timer_room_batch(const pv_core *c, uint32_t slot) {
+    return pv_timer_room(c, slot) + c->cfg.max_rooms;
 }

@@ -90,7 +90,25 @@ static void note_mal_audience(sim *s, const pv_socket_send *m) {
     s->chk.mal_last_aud = set;
 }
 
+/* policy.pose.batch: at most one per T = pose_batch_interval_ms per socket
+ * on a schedule with T/2 tolerance (GCRA: a batch at t needs t >= tat - T/2,
+ * then tat = max(tat, t) + T), stamped with the wall time it was built at.
+ * The first batch, sent with the auth snapshot, is outside the room's
+ * rounds and does not count. */
+static void check_pose_batch(sim *s, sim_conn *c, const pv_socket_send *m) {
+    int64_t t_ms = s->o.cfg.pose_batch_interval_ms;
+    if (++c->batches == 1) return;
+    if (c->batch_tat_ms >= 0 && s->now_ms < c->batch_tat_ms - t_ms / 2)
+        sim_fail(s, "pose batch: conn %u got a batch %lld ms before its 4 Hz schedule allows",
+                 c->conn_id, (long long)(c->batch_tat_ms - t_ms / 2 - s->now_ms));
+    c->batch_tat_ms = (c->batch_tat_ms > s->now_ms ? c->batch_tat_ms : s->now_ms) + t_ms;
+    if (m->timestamp_ms != SIM_EPOCH_WALL_MS + s->now_ms)
+        sim_fail(s, "pose batch: conn %u stamped %lld, wall is %lld", c->conn_id,
+                 (long long)m->timestamp_ms, (long long)(SIM_EPOCH_WALL_MS + s->now_ms));
+}
+
 void sim_check_sent(sim *s, sim_conn *c, const pv_socket_send *m) {
+    if (m->type == PV_SMSG_POSE_BATCH) check_pose_batch(s, c, m);
     if (m->type == PV_SMSG_SNAPSHOT || m->type == PV_SMSG_DELTA || m->type == PV_SMSG_AUDIENCE)
         check_ids(s, m, c->player);
     if (m->type == PV_SMSG_SNAPSHOT || m->type == PV_SMSG_DELTA) check_policy_revision(s, c, m);

@@ -179,6 +179,8 @@ typedef struct sim_conn {
     int64_t s2c_last_ms, c2s_last_ms; /* TCP keeps order per direction */
     uint64_t last_delta_rev;          /* checker: DELTA revisions strictly increase per conn */
     uint32_t deltas_queued;           /* DELTAs in flight to the client on this connection */
+    int64_t batch_tat_ms;             /* checker: GCRA of pose batches per conn; -1 = none yet */
+    uint32_t batches;                 /* pose batches sent on this conn */
 } sim_conn;
 
 /* Oracle + checker state for one ordered pair (listener, speaker). */

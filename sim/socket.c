@@ -25,7 +25,7 @@ uint32_t sim_conn_open(sim *s, uint16_t player) {
         sim_fail(s, "simulator limit: connection table full (%u)", SIM_CONN_MAX);
         return 0;
     }
-    *c = (sim_conn){.conn_id = id, .player = player, .client_alive = 1};
+    *c = (sim_conn){.conn_id = id, .player = player, .client_alive = 1, .batch_tat_ms = -1};
     c->s2c_last_ms = c->c2s_last_ms = s->now_ms;
     sim_ev open = {.kind = K_CORE_SOCK_OPEN, .player = player, .conn_id = id};
     sim_sock_to_core(s, id, &open);

@@ -17,13 +17,16 @@
  * the daemon's CPU.
  *
  * usage: bench_ws --daemon PATH [--rooms 100] [--players 100] [--seconds 20]
- *                 [--warmup 5] [--nice N]
+ *                 [--warmup 5] [--nice N] [--no-ack] [--daemon-cpu N] [--rps]
+ * Every policy.audience is acknowledged (policy.audience.ack) as the browser
+ * client does, unless --no-ack.
  * --nice N (root, N < 0) runs the daemon and the load generator at that
  * priority, for a machine shared with other work.
  * Needs 2 x (rooms x players) file descriptors: RLIMIT_NOFILE is raised to
  * its hard limit (the daemon inherits it).
  */
 #define _GNU_SOURCE
+#include <sched.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -49,6 +52,8 @@
 #define TOKEN_MAX    1024
 
 static int opt_rooms = 100, opt_players = 100, opt_seconds = 20, opt_warmup = 5, opt_nice = 0;
+static int opt_daemon_cpu = -1, opt_rps_cpu = -1; /* --daemon-cpu N, --rps */
+static int opt_ack = 1;                           /* --no-ack: do not acknowledge policy.audience */
 static int port, lk_port;
 static volatile int moving = 1;
 
@@ -375,8 +380,8 @@ typedef struct wsock {
 static wsock *socks;
 static int ep, n_inflight, n_live, n_dead, next_to_open;
 static int measuring;
-static uint32_t hist_fan[HIST_MS + 1], hist_e2e[HIST_MS + 1];
-static uint64_t n_batches, n_snap, n_delta, n_aud, n_err, n_close, n_ping, bytes_in;
+static uint32_t hist_fan[HIST_MS + 1], hist_e2e[HIST_MS + 1], hist_wait[HIST_MS + 1];
+static uint64_t n_batches, n_snap, n_delta, n_aud, n_ack, n_err, n_close, n_ping, bytes_in;
 
 /* A masked (zero key) client frame. */
 static int send_frame(wsock *s, int op, const char *p, size_t n) {
@@ -440,7 +445,8 @@ static void on_batch(const uint8_t *p, size_t n, int64_t now_wall) {
     const char *key = "\"timestampMs\":";
     const uint8_t *t = memmem(p, n, key, 14);
     if (!t) return;
-    record(hist_fan, now_wall - strtoll((const char *)t + 14, NULL, 10));
+    int64_t batch_ts = strtoll((const char *)t + 14, NULL, 10);
+    record(hist_fan, now_wall - batch_ts);
     int64_t newest = 0;
     const uint8_t *end = p + n;
     for (t = memmem(t + 14, (size_t)(end - t - 14), key, 14); t;
@@ -449,6 +455,25 @@ static void on_batch(const uint8_t *p, size_t n, int64_t now_wall) {
         if (v > newest) newest = v;
     }
     if (newest) record(hist_e2e, now_wall - newest);
+    if (newest) record(hist_wait, batch_ts - newest);
+}
+
+/* Acknowledge a policy.audience revision as the browser client does (it
+ * sends roomId too), so the daemon's ingress path is part of the load. */
+static void ack_audience(wsock *s, const uint8_t *p, size_t n) {
+    const uint8_t *r = memmem(p, n, "\"revision\":", 11);
+    const uint8_t *room = memmem(p, n, "\"roomId\":\"", 10);
+    if (!r || !room) return;
+    const uint8_t *re = memchr(room + 10, '"', n - (size_t)(room + 10 - p));
+    if (!re) return;
+    char msg[160];
+    int len = snprintf(
+        msg, sizeof msg, "{\"type\":\"policy.audience.ack\",\"roomId\":\"%.*s\",\"revision\":%lld}",
+        (int)(re - room - 10), (const char *)room + 10, strtoll((const char *)r + 11, NULL, 10));
+    if (len > 0 && (size_t)len < sizeof msg) {
+        send_frame(s, 1, msg, (size_t)len);
+        n_ack++;
+    }
 }
 
 static void on_text(wsock *s, const uint8_t *p, size_t n, int64_t now_wall) {
@@ -468,6 +493,7 @@ static void on_text(wsock *s, const uint8_t *p, size_t n, int64_t now_wall) {
         n_delta++;
     } else if (strncmp(t, "audience", 8) == 0) {
         n_aud++;
+        if (opt_ack) ack_audience(s, p, n);
     } else if (strncmp(t, "error", 5) == 0) {
         if (n_err++ < 3) fprintf(stderr, "policy.error: %.*s\n", (int)n, (const char *)p);
     }
@@ -594,6 +620,14 @@ static uint64_t hist_total(const uint32_t *hist) {
 static void parse_args(int argc, char **argv, const char **daemon) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--no-ack") == 0) {
+            opt_ack = 0;
+            continue;
+        }
+        if (strcmp(a, "--rps") == 0) {
+            opt_rps_cpu = 1;
+            continue;
+        }
         if (!v) break;
         if (strcmp(a, "--daemon") == 0)
             *daemon = v;
@@ -605,6 +639,8 @@ static void parse_args(int argc, char **argv, const char **daemon) {
             opt_seconds = atoi(v);
         else if (strcmp(a, "--warmup") == 0)
             opt_warmup = atoi(v);
+        else if (strcmp(a, "--daemon-cpu") == 0)
+            opt_daemon_cpu = atoi(v);
         else if (strcmp(a, "--nice") == 0)
             opt_nice = atoi(v);
         else
@@ -635,6 +671,47 @@ static void connect_all(void) {
            (long long)(mono_ms() - t0));
 }
 
+/* --daemon-cpu N: the daemon (pid) runs on CPU N only and this process
+ * (pid 0, before it starts threads) on every other CPU, so "the daemon's
+ * core" is one core. */
+static void pin(pid_t pid) {
+    if (opt_daemon_cpu < 0) return;
+    cpu_set_t d, rest;
+    CPU_ZERO(&d);
+    CPU_ZERO(&rest);
+    CPU_SET(opt_daemon_cpu, &d);
+    for (int i = 0; i < CPU_SETSIZE && i < sysconf(_SC_NPROCESSORS_ONLN); i++)
+        if (i != opt_daemon_cpu) CPU_SET(i, &rest);
+    if (sched_setaffinity(pid, sizeof(d), pid ? &d : &rest) < 0)
+        fprintf(stderr, "warning: sched_setaffinity failed\n");
+}
+
+/* --rps: the kernel's loopback receive processing (the clients' TCP receive
+ * path, which loopback otherwise runs on the sender's CPU inside its send())
+ * is steered to the load generator's CPUs, as a real network would do it on
+ * the clients' machines. Restored at exit. Needs root. */
+static const char RPS_PATH[] = "/sys/class/net/lo/queues/rx-0/rps_cpus";
+static char rps_saved[64];
+
+static void rps_restore(void) {
+    FILE *f = rps_saved[0] ? fopen(RPS_PATH, "w") : NULL;
+    if (f) fputs(rps_saved, f), fclose(f);
+}
+
+static void rps_steer(void) {
+    if (opt_rps_cpu < 0) return;
+    FILE *f = fopen(RPS_PATH, "r");
+    if (!f || !fgets(rps_saved, sizeof rps_saved, f)) rps_saved[0] = 0;
+    if (f) fclose(f);
+    unsigned mask = 0;
+    for (int i = 0; i < 32 && i < sysconf(_SC_NPROCESSORS_ONLN); i++)
+        if (i != (opt_daemon_cpu < 0 ? 0 : opt_daemon_cpu)) mask |= 1u << i;
+    f = fopen(RPS_PATH, "w");
+    if (!f || fprintf(f, "%x\n", mask) < 0) fprintf(stderr, "warning: cannot write %s\n", RPS_PATH);
+    if (f) fclose(f);
+    atexit(rps_restore);
+}
+
 int main(int argc, char **argv) {
     const char *daemon = NULL;
     parse_args(argc, argv, &daemon);
@@ -654,6 +731,7 @@ int main(int argc, char **argv) {
         players[i] = (player){(double)rand() / RAND_MAX * 100, (double)rand() / RAND_MAX * 100,
                               1.5 * cos(a), 1.5 * sin(a), a};
     }
+    pin(0);
     lk_port = lk_start();
     port = free_port();
     pid_t pid = start_daemon(daemon);
@@ -661,6 +739,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "daemon did not start\n");
         return 1;
     }
+    pin(pid);
+    rps_steer();
     if (opt_nice != 0) { /* a shared machine: ask for the CPU the numbers assume */
         if (setpriority(PRIO_PROCESS, (id_t)pid, opt_nice) < 0 ||
             setpriority(PRIO_PROCESS, 0, opt_nice) < 0)
@@ -684,7 +764,7 @@ int main(int argc, char **argv) {
     int64_t end_warm = mono_ms() + opt_warmup * 1000;
     while (mono_ms() < end_warm)
         pump(50);
-    uint64_t b0 = n_batches, d0 = n_delta, a0 = n_aud, by0 = bytes_in, p0 = posts_ok;
+    uint64_t b0 = n_batches, d0 = n_delta, a0 = n_aud, k0 = n_ack, by0 = bytes_in, p0 = posts_ok;
     double cpu0 = cpu_seconds(pid), self0 = self_cpu_seconds();
     int64_t m0 = mono_ms();
     measuring = 1;
@@ -701,16 +781,22 @@ int main(int argc, char **argv) {
     printf("ingest: %.0f pose posts/s (%.0f poses/s), %llu failed\n",
            (double)(posts_ok - p0) / secs, (double)(posts_ok - p0) * opt_players / secs,
            (unsigned long long)posts_failed);
-    printf("delivered: %.0f pose batches/s, %.0f deltas/s, %.0f audiences/s, %.1f MB/s\n",
+    printf("delivered: %.0f pose batches/s, %.0f deltas/s, %.0f audiences/s, %.1f MB/s; "
+           "sent %.0f audience acks/s\n",
            (double)(n_batches - b0) / secs, (double)(n_delta - d0) / secs,
-           (double)(n_aud - a0) / secs, (double)(bytes_in - by0) / secs / 1e6);
+           (double)(n_aud - a0) / secs, (double)(bytes_in - by0) / secs / 1e6,
+           (double)(n_ack - k0) / secs);
     printf("fan-out latency (batch tick -> socket receipt): p50 %lld ms, p99 %lld ms, "
            "max %lld ms (n=%llu)\n",
            (long long)pct(hist_fan, 0.50), (long long)pct(hist_fan, 0.99),
            (long long)pct(hist_fan, 1.0), (unsigned long long)hist_total(hist_fan));
-    printf("end-to-end (pose POST -> socket receipt, includes the 0..250 ms batch wait): "
-           "p50 %lld ms, p99 %lld ms\n",
-           (long long)pct(hist_e2e, 0.50), (long long)pct(hist_e2e, 0.99));
+    printf("end-to-end (pose POST -> socket receipt): p50 %lld ms, p90 %lld ms, p99 %lld ms\n",
+           (long long)pct(hist_e2e, 0.50), (long long)pct(hist_e2e, 0.90),
+           (long long)pct(hist_e2e, 0.99));
+    printf("  of which pose POST -> batch built (ingest + wait for the room's round): p50 %lld ms, "
+           "p90 %lld ms, p99 %lld ms\n",
+           (long long)pct(hist_wait, 0.50), (long long)pct(hist_wait, 0.90),
+           (long long)pct(hist_wait, 0.99));
     printf("daemon: %.1f%% of one core, RSS %ld MB; errors %llu, server closes %llu, pings %llu\n",
            100.0 * cpu / secs, rss / 1024, (unsigned long long)n_err, (unsigned long long)n_close,
            (unsigned long long)n_ping);
@@ -718,8 +804,12 @@ int main(int argc, char **argv) {
     printf("load generator (this process): %.1f%% of one core\n", 100.0 * self_cpu / secs);
     double load[3] = {0, 0, 0};
     getloadavg(load, 3);
-    printf("machine: load average %.2f %.2f %.2f on %ld cores, nice %d\n", load[0], load[1],
-           load[2], sysconf(_SC_NPROCESSORS_ONLN), opt_nice);
+    char cpu_s[16] = "any";
+    if (opt_daemon_cpu >= 0) snprintf(cpu_s, sizeof cpu_s, "%d only", opt_daemon_cpu);
+    printf("machine: load average %.2f %.2f %.2f on %ld cores, nice %d, daemon cpu %s, "
+           "loopback receive steered (rps) %s\n",
+           load[0], load[1], load[2], sysconf(_SC_NPROCESSORS_ONLN), opt_nice, cpu_s,
+           opt_rps_cpu < 0 ? "no" : "yes");
     kill(pid, SIGTERM); /* sockets are closed 1001 now: not counted as lost */
     int st = 0;
     for (int i = 0; i < 500 && waitpid(pid, &st, WNOHANG) == 0; i++) {

@@ -135,6 +135,79 @@ static void test_pose_batches_only_on_change(void) {
     fx_fini(&f);
 }
 
+/* A batch round follows the pose that calls for it, at a rate of one round
+ * per pose_batch_interval_ms (250) with a tolerance of 125 ms (GCRA). */
+static void test_pose_batch_follows_ingest(void) {
+    fx f;
+    fx_init(&f, NULL);
+    setup_pair(&f);
+    fx_run_to(&f, 250);  /* recompute: a hears b, batch round */
+    fx_run_to(&f, 1130); /* the shell ticks whenever the core asks */
+    int mark = f.n_lines;
+    f.now_ms = 1130;
+    fx_pose(&f, "r1", "b", 11, 0, 0);
+    fx_run_to(&f, 1130);
+    int b1 = FX_FIND_AFTER(&f, mark, "SEND conn=1 POSE_BATCH", "poses=[b@11,0,0]");
+    REQUIRE(b1 >= 0);
+    CHECK_EQ_INT(fx_u64(&f, b1, "ts") - FX_WALL0, 1130); /* no wait for a 4 Hz tick */
+    fx_run_to(&f, 1200);
+    mark = f.n_lines;
+    f.now_ms = 1200; /* 70 ms later: the next round may come at 1130 + 250 - 125 */
+    fx_pose(&f, "r1", "b", 12, 0, 0);
+    fx_run_to(&f, 1254);
+    CHECK(FX_FIND_AFTER(&f, mark, "SEND conn=1 POSE_BATCH") < 0);
+    CHECK_EQ_INT(f.out.wake_at_ms, 1255);
+    fx_run_to(&f, 1255);
+    int b2 = FX_FIND_AFTER(&f, mark, "SEND conn=1 POSE_BATCH", "poses=[b@12,0,0]");
+    REQUIRE(b2 >= 0);
+    CHECK_EQ_INT(fx_u64(&f, b2, "ts") - FX_WALL0, 1255);
+    /* the schedule never runs ahead: the third round waits for 1630 - 125 */
+    fx_run_to(&f, 1260);
+    mark = f.n_lines;
+    f.now_ms = 1260;
+    fx_pose(&f, "r1", "b", 13, 0, 0);
+    f.now_ms = 1300; /* a second pose while one is scheduled rides with it */
+    fx_pose(&f, "r1", "b", 14, 0, 0);
+    fx_run_to(&f, 1504);
+    CHECK(FX_FIND_AFTER(&f, mark, "SEND conn=1 POSE_BATCH") < 0);
+    fx_run_to(&f, 1505);
+    int b3 = FX_FIND_AFTER(&f, mark, "SEND conn=1 POSE_BATCH", "poses=[b@14,0,0]");
+    REQUIRE(b3 >= 0);
+    CHECK_EQ_INT(fx_u64(&f, b3, "ts") - FX_WALL0, 1505);
+    CHECK(FX_FIND_AFTER(&f, b3 + 1, "SEND conn=1 POSE_BATCH") < 0);
+    fx_fini(&f);
+}
+
+/* With recompute_on_pose, the recompute that follows each pose changes
+ * canHear in the step its round starts: that change rides with the round,
+ * so a game server posting every 250 ms gets every batch at once. */
+static void test_pose_batch_steady_4hz(void) {
+    pv_config cfg;
+    fx_cfg_small(&cfg);
+    cfg.recompute_on_pose = 1;
+    fx f;
+    fx_init(&f, &cfg);
+    setup_pair(&f);
+    fx_run_to(&f, 1000);
+    for (int k = 0; k < 8; k++) {
+        int64_t t = 1003 + 250 * k; /* off the 25 ms recompute phases */
+        fx_run_to(&f, t);
+        f.now_ms = t;
+        int mark = f.n_lines;
+        /* alternate in and out of range: every recompute changes canHear */
+        fx_pose(&f, "r1", "b", (k % 2) ? 10 : 30, 0, 0);
+        fx_run_to(&f, t);
+        int b = FX_FIND_AFTER(&f, mark, "SEND conn=1 POSE_BATCH");
+        int d = FX_FIND_AFTER(&f, mark, "SEND conn=1 DELTA");
+        CHECK(d >= 0);
+        if (k % 2) { /* in range: a batch with b's new pose, at once */
+            REQUIRE(b >= 0);
+            CHECK_EQ_INT(fx_u64(&f, b, "ts") - FX_WALL0, t);
+        }
+    }
+    fx_fini(&f);
+}
+
 static void test_wake_is_aligned(void) {
     fx f;
     fx_init(&f, NULL);
@@ -151,6 +224,8 @@ int main(void) {
     T_RUN(test_snapshot_then_delta_chain);
     T_RUN(test_replace_connection);
     T_RUN(test_pose_batches_only_on_change);
+    T_RUN(test_pose_batch_follows_ingest);
+    T_RUN(test_pose_batch_steady_4hz);
     T_RUN(test_wake_is_aligned);
     return t_done("core_socket");
 }
