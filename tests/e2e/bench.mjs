@@ -16,7 +16,9 @@
 //
 //   node tests/e2e/bench.mjs [--only latency|bitrate]
 import '../bots/lib/quiet.mjs';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Bot } from '../bots/lib/bot.mjs';
 import { toneHz } from '../bots/lib/audio.mjs';
 import { RoomService } from '../bots/lib/roomservice.mjs';
@@ -30,6 +32,15 @@ const BOTS = Number(process.env.BENCH_BOTS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const TALKERS = Number(process.env.BENCH_TALKERS ?? 30);
 const BITRATE_S = Number(process.env.BENCH_BITRATE_S ?? 20);
+// Bots run in this many worker processes. Latency: 1 (everything in this
+// process) measured p99 809 ms, 4 workers 1,206 ms on 2 cores: the extra
+// rtc-node runtimes cost more than the parallel JS saves. Bitrate: 30
+// talkers in one process never settled (LiveKit: "track not bound after
+// timeout"), 3 workers of 10 settle the capped run in ~23 s.
+const PROCS = Number(process.env.BENCH_PROCS ?? 1);
+const BITRATE_PROCS = Number(process.env.BENCH_BITRATE_PROCS ?? 3);
+const WORKER = args.includes('--worker') ? args[args.indexOf('--worker') + 1] : null;
+const wall = (t) => performance.timeOrigin + t; // performance.now() -> epoch ms, comparable across processes
 // extra daemon variables, e.g. BENCH_DAEMON_ENV=RECOMPUTE_ON_POSE=1,LOG_LEVEL=warn
 const DAEMON_ENV = Object.assign({ LOG_LEVEL: 'debug' }, Object.fromEntries(
   (process.env.BENCH_DAEMON_ENV ?? '')
@@ -77,10 +88,10 @@ async function lastAudibleAfter(listener, speaker, t0, quietMs, timeoutMs) {
   return last >= t0 ? last - t0 : 0;
 }
 
-async function benchLatency(rig) {
-  const game = rig.game('bench-latency');
+async function benchLatency(rig, { room = 'bench-latency', nPairs = BOTS / 2, leave = true } = {}) {
+  const game = rig.game(room);
   const pairs = [];
-  for (let k = 0; k < BOTS / 2; k++) {
+  for (let k = 0; k < nPairs; k++) {
     const a = rig.player(game, `a${k}`, 'honest', undefined, [`b${k}`]);
     const b = rig.player(game, `b${k}`, 'honest', undefined, [`a${k}`]);
     const base = k * 200;
@@ -97,7 +108,7 @@ async function benchLatency(rig) {
   const exit = [];
   const samples = []; // enter samples, for the breakdown
   const missing = [];
-  const cpu0 = cpuSeconds(rig.daemon.child.pid);
+  const cpu0 = rig.daemon.child ? cpuSeconds(rig.daemon.child.pid) : NaN;
   const t0All = now();
   for (let r = 0; r < ROUNDS; r++) {
     await Promise.all(
@@ -117,34 +128,36 @@ async function benchLatency(rig) {
     await sleep(300);
   }
   const elapsed = (now() - t0All) / 1000;
-  const cpu = cpuSeconds(rig.daemon.child.pid) - cpu0;
+  const cpu = rig.daemon.child ? cpuSeconds(rig.daemon.child.pid) - cpu0 : NaN;
   const removed = players.filter((p) => p.removedAt !== null).length;
+  const wallSamples = samples.map((x) => {
+    const au = x.speaker.events.find((e) => e.name === 'audience' && e.t >= x.tPose && e.t <= x.tAudible);
+    return { listener: x.listener.id, speaker: x.speaker.id, tPose: wall(x.tPose), tAudible: wall(x.tAudible), tAudience: au ? wall(au.t) : null };
+  });
   await game.stop();
-  await Promise.all(players.map((p) => p.leave())); // free the CPU for the next part
-  return { enter, exit, missing, removed, cpuPct: (100 * cpu) / elapsed, players: players.length, breakdown: breakdown(rig, samples) };
+  if (leave) await Promise.all(players.map((p) => p.leave())); // free the CPU for the next part
+  return { enter, exit, missing, removed, cpuPct: (100 * cpu) / elapsed, players: players.length, samples: wallSamples };
 }
 
 /**
  * Where enter latency goes, from the daemon's debug log (LOG_LEVEL=debug):
  * pose -> UpdateSubscriptions{subscribe} for that listener leaves the
  * daemon (recompute wait), -> LiveKit's HTTP answer, -> first audible frame;
- * and the speaker's policy.audience arrival -> first audible frame.
+ * and the speaker's policy.audience arrival -> first audible frame. All
+ * times are epoch ms (samples come from worker processes).
  */
 function breakdown(rig, samples) {
-  const off = Date.now() - performance.now(); // wall = perf + off
-  const calls = new Map(); // callId -> { t, identity }
   const subs = []; // { t, identity, callId }
   const answers = new Map(); // callId -> t
   for (const l of rig.daemon.lines) {
-    const t = Date.parse(l.timestamp) - off;
+    const t = Date.parse(l.timestamp);
     if (l.message === 'livekit call' && l.method === 'UpdateSubscriptions' && l.subscribe === 1)
       subs.push({ t, identity: l.participantId, callId: l.callId });
     else if (l.message === 'livekit answer') answers.set(l.callId, t);
   }
-  void calls;
   const parts = { poseToCall: [], callToAnswer: [], answerToAudible: [], audienceToAudible: [] };
   for (const s of samples) {
-    const c = subs.find((x) => x.identity === s.listener.id && x.t >= s.tPose - 5 && x.t <= s.tAudible);
+    const c = subs.find((x) => x.identity === s.listener && x.t >= s.tPose - 5 && x.t <= s.tAudible);
     if (c) {
       parts.poseToCall.push(c.t - s.tPose);
       const a = answers.get(c.callId);
@@ -153,10 +166,108 @@ function breakdown(rig, samples) {
         parts.answerToAudible.push(s.tAudible - a);
       }
     }
-    const au = s.speaker.events.find((e) => e.name === 'audience' && e.t >= s.tPose && e.t <= s.tAudible);
-    if (au) parts.audienceToAudible.push(s.tAudible - au.t);
+    if (s.tAudience !== null) parts.audienceToAudible.push(s.tAudible - s.tAudience);
   }
   return parts;
+}
+
+// ------------------------------------------------------------ workers
+
+/** Starts a worker process of this script; returns { child, status, result, sids, done }. */
+function startWorker(kind, cfg, index) {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--worker', kind], {
+    env: { ...process.env, BENCH_WORKER_CFG: JSON.stringify(cfg) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const w = { child, status: null, result: null, sids: null, exited: false };
+  let buf = '';
+  child.stdout.on('data', (d) => {
+    buf += d;
+    for (let i; (i = buf.indexOf('\n')) >= 0; ) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      const tag = line.split(' ', 1)[0];
+      const body = line.slice(tag.length + 1);
+      if (tag === 'STATUS') w.status = JSON.parse(body);
+      else if (tag === 'RESULT') w.result = JSON.parse(body);
+      else if (tag === 'SIDS') w.sids = JSON.parse(body);
+      else if (line.trim()) console.log(`  [w${index}] ${line}`);
+    }
+  });
+  w.done = new Promise((r) => child.on('exit', () => r((w.exited = true))));
+  return w;
+}
+
+async function stopWorkers(ws) {
+  for (const w of ws) if (!w.exited) w.child.kill('SIGTERM');
+  await Promise.race([Promise.all(ws.map((w) => w.done)), sleep(10000)]);
+  for (const w of ws) if (!w.exited) w.child.kill('SIGKILL');
+}
+
+const emit = (tag, obj) => process.stdout.write(`${tag} ${JSON.stringify(obj)}\n`);
+
+/** Splits n items into k nearly equal consecutive groups (index lists). */
+function groups(n, k) {
+  const out = Array.from({ length: Math.min(k, n) }, () => []);
+  for (let i = 0; i < n; i++) out[Math.floor((i * out.length) / n)].push(i);
+  return out;
+}
+
+async function benchLatencyWorkers(rig) {
+  const split = groups(BOTS / 2, PROCS);
+  const cpu0 = cpuSeconds(rig.daemon.child.pid);
+  const t0 = now();
+  const ws = split.map((g, i) => startWorker('latency', { client: rig.clientInfo(), room: `bench-latency-${i}`, nPairs: g.length }, i));
+  await Promise.race([Promise.all(ws.map((w) => waitUntil(() => w.result || w.exited, 600000, 200))), sleep(600000)]);
+  const cpuPct = (100 * (cpuSeconds(rig.daemon.child.pid) - cpu0)) / ((now() - t0) / 1000);
+  await stopWorkers(ws);
+  const L = { enter: [], exit: [], missing: [], removed: 0, samples: [], players: 0, cpuPct };
+  ws.forEach((w, i) => {
+    if (!w.result) return L.missing.push(`worker ${i} gave no result`);
+    for (const k of ['enter', 'exit', 'missing', 'samples']) L[k].push(...w.result[k]);
+    L.removed += w.result.removed;
+    L.players += w.result.players;
+  });
+  return L;
+}
+
+async function worker(kind) {
+  const cfg = JSON.parse(process.env.BENCH_WORKER_CFG);
+  process.on('SIGTERM', () => process.exit(0)); // no leave: rtc-node can abort while 10+ bots disconnect
+  const rig = Rig.client({ name: `bench-w-${kind}`, ...cfg.client });
+  if (kind === 'latency') {
+    const L = await benchLatency(rig, { room: cfg.room, nPairs: cfg.nPairs, leave: false });
+    emit('RESULT', L);
+  } else if (kind === 'capped') {
+    const game = rig.game(cfg.room);
+    const ps = cfg.ids.map((i) => rig.player(game, `t${i}`, 'honest', CountingBot));
+    const joined = await joinAll(ps);
+    joined.forEach((p) => {
+      const i = Number(p.id.slice(1));
+      game.move(p.id, around(i, cfg.talkers, 5 + (i % 3)));
+    });
+    game.start();
+    for (;;) {
+      emit('STATUS', { joined: joined.length, canHear: joined.map((p) => p.canHear.length), subscribed: joined.map((p) => subscribedCount(p.bot)) });
+      await sleep(1000);
+    }
+  } else if (kind === 'all') {
+    const bots = cfg.ids.map((i) => new CountingBot({ identity: `u${i}`, toneHz: toneHz(i), tones: new Map() }));
+    const sids = {};
+    for (const b of bots) {
+      await Promise.race([
+        b.connect(cfg.client.lk.url, joinToken(cfg.client.lk, cfg.room, b.identity)).then(() => b.publishTone()).then((sid) => (sids[b.identity] = sid)),
+        sleep(20000),
+      ]).catch((e) => console.log(`${b.identity}: join failed (${e.message ?? e})`));
+    }
+    emit('SIDS', sids);
+    const up = bots.filter((b) => sids[b.identity]);
+    for (;;) {
+      emit('STATUS', { joined: up.length, subscribed: up.map(subscribedCount) });
+      await sleep(1000);
+    }
+  }
+  process.exit(0);
 }
 
 // ------------------------------------------------------------ bitrate
@@ -170,6 +281,14 @@ class CountingBot extends Bot {
   readAudio() {}
 }
 
+/** Remote participants whose track this bot's client shows subscribed. */
+function subscribedCount(bot) {
+  return [...bot.room.remoteParticipants.values()].filter((p) => [...p.trackPublications.values()].some((pub) => pub.subscribed)).length;
+}
+
+/** Every listener's client-side subscription count, from the workers' last STATUS. */
+const subscribedOf = (ws) => ws.flatMap((w) => w.status?.subscribed ?? []);
+
 /**
  * Downstream kbit/s per listener, from LiveKit's own counter of media bytes
  * sent (server-wide; only this room is active). Why not client stats:
@@ -177,7 +296,7 @@ class CountingBot extends Bot {
  * loaded machine. The counter is updated in batches, so the rate is taken
  * between its first and last change inside the window.
  */
-async function measureDown(rig, bots) {
+async function measureDown(rig, ws, listeners) {
   const changes = [];
   let last = -1;
   for (const end = now() + BITRATE_S * 1000; now() < end; await sleep(250)) {
@@ -189,8 +308,7 @@ async function measureDown(rig, bots) {
   const first = changes[1] ?? changes[0]; // changes[0] is the starting value, not a change
   const lastC = changes[changes.length - 1];
   const kbpsTotal = lastC.t > first.t ? ((lastC.v - first.v) * 8) / (lastC.t - first.t) : NaN;
-  const subscribed = bots.map((bot) => [...bot.room.remoteParticipants.values()].filter((p) => [...p.trackPublications.values()].some((pub) => pub.subscribed)).length);
-  return { kbps: kbpsTotal / bots.length, kbpsTotal, windowS: (lastC.t - first.t) / 1000, subscribed };
+  return { kbps: kbpsTotal / listeners, kbpsTotal, windowS: (lastC.t - first.t) / 1000, subscribed: subscribedOf(ws) };
 }
 
 function around(i, n, radius) {
@@ -198,34 +316,37 @@ function around(i, n, radius) {
   return { x: radius * Math.cos(a), y: radius * Math.sin(a) };
 }
 
-/** Waits until every bot's client shows `want` subscribed speakers (up to timeoutMs). */
-async function settleSubscriptions(bots, want, timeoutMs) {
-  const n = (bot) =>
-    [...bot.room.remoteParticipants.values()].filter((p) => [...p.trackPublications.values()].some((pub) => pub.subscribed)).length;
-  const t = await waitUntil(() => bots.every((b) => n(b) >= want), timeoutMs, 200);
-  console.log(`  subscriptions settled: ${t === null ? `NOT within ${timeoutMs} ms` : `${Math.round(t)} ms`} (want ${want} each)`);
+/** Waits until every listener's client shows `want` subscribed speakers (up to timeoutMs). */
+async function settleSubscriptions(ws, listeners, want, timeoutMs) {
+  const ok = () => {
+    const xs = subscribedOf(ws);
+    return xs.length === listeners && xs.every((n) => n >= want);
+  };
+  const t = await waitUntil(ok, timeoutMs, 250);
+  const xs = subscribedOf(ws);
+  console.log(
+    `  subscriptions settled: ${t === null ? `NOT within ${timeoutMs} ms` : `${Math.round(t)} ms`} (want ${want} each; now ${Math.min(...xs)}..${Math.max(...xs)})`,
+  );
+  return t !== null;
 }
 
 async function benchBitrateCapped(rig) {
-  // (a) with the control plane: cap 12 nearest voices per listener. Everyone
-  // joins first without a position (nobody hears anybody: no renegotiation
-  // storm while 30 bots join), then the game posts all positions at once.
-  const game = rig.game('bench-bitrate');
-  const ps = [];
-  for (let i = 0; i < TALKERS; i++) ps.push(rig.player(game, `t${i}`, 'honest', CountingBot));
-  const joined = await joinAll(ps);
-  console.log(`  capped run: ${joined.length} talkers joined at ${Math.round(now() / 1000)} s`);
-  joined.forEach((p, i) => game.move(p.id, around(i, joined.length, 5 + (i % 3))));
-  game.start();
-  await waitUntil(() => joined.every((p) => p.canHear.length === Math.min(12, joined.length - 1)), 10000);
-  await settleSubscriptions(joined.map((p) => p.bot), Math.min(12, joined.length - 1), 60000);
+  // (a) with the control plane: cap 12 nearest voices per listener. Talkers
+  // are spread over worker processes, all in one room, standing 5-7 m from
+  // the centre on a circle; every talker hears its 12 nearest.
+  const split = groups(TALKERS, BITRATE_PROCS);
+  const ws = split.map((ids, i) => startWorker('capped', { client: rig.clientInfo(), room: 'bench-bitrate', ids, talkers: TALKERS }, i));
+  const joinedAll = await waitUntil(() => ws.every((w, i) => w.status?.joined === split[i].length), 120000, 250);
+  const joined = ws.reduce((n, w) => n + (w.status?.joined ?? 0), 0);
+  console.log(`  capped run: ${joined} talkers joined${joinedAll === null ? ' (not all)' : ''} at ${Math.round(now() / 1000)} s`);
+  const want = Math.min(12, joined - 1);
+  const settled = await settleSubscriptions(ws, joined, want, 60000);
   await sleep(2000);
-  const capped = await measureDown(rig, joined.map((p) => p.bot));
-  const canHear = joined.map((p) => p.canHear.length);
-  console.log(`  capped run measured at ${Math.round(now() / 1000)} s`);
-  await game.stop();
-  await Promise.all(joined.map((p) => Promise.race([p.leave(), sleep(5000)])));
-  return { capped, canHear, talkersCapped: joined.length };
+  const capped = await measureDown(rig, ws, joined);
+  const canHear = ws.flatMap((w) => w.status?.canHear ?? []);
+  await stopWorkers(ws);
+  await sleep(3000); // LiveKit notices the departures before the next run
+  return { capped, canHear, talkersCapped: joined, settledCapped: settled };
 }
 
 async function benchBitrateAll(rig) {
@@ -233,36 +354,21 @@ async function benchBitrateAll(rig) {
   // track by one RoomService call per listener (LiveKit default allow-lists)
   const room = 'bench-all-to-all';
   const rs = new RoomService(rig.lk);
-  const tones = new Map(Array.from({ length: TALKERS }, (_, i) => [`u${i}`, toneHz(i)]));
-  const bots = [...tones.keys()].map((id) => new CountingBot({ identity: id, toneHz: tones.get(id), tones }));
-  const up = [];
-  const sids = new Map();
-  for (let i = 0; i < bots.length; i += 5)
-    await Promise.all(
-      bots.slice(i, i + 5).map((b) =>
-        Promise.race([
-          b
-            .connect(rig.lk.url, joinToken(rig.lk, room, b.identity))
-            .then(() => b.publishTone())
-            .then((sid) => {
-              sids.set(b.identity, sid);
-              up.push(b);
-            }),
-          sleep(20000),
-        ]).catch((e) => console.log(`  ${b.identity}: join failed (${e.message ?? e})`)),
-      ),
-    );
-  for (const b of up) {
-    const others = [...sids].filter(([id]) => id !== b.identity).map(([, sid]) => sid);
-    const r = await rs.updateSubscriptions(room, b.identity, others, true);
-    if (r.status !== 200) console.log(`  ${b.identity}: UpdateSubscriptions ${r.status}`);
+  const split = groups(TALKERS, BITRATE_PROCS);
+  const ws = split.map((ids, i) => startWorker('all', { client: rig.clientInfo(), room, ids }, i));
+  await waitUntil(() => ws.every((w) => w.sids || w.exited), 180000, 250);
+  const sids = new Map(ws.flatMap((w) => Object.entries(w.sids ?? {})));
+  for (const id of sids.keys()) {
+    const others = [...sids].filter(([o]) => o !== id).map(([, sid]) => sid);
+    const r = await rs.updateSubscriptions(room, id, others, true);
+    if (r.status !== 200) console.log(`  ${id}: UpdateSubscriptions ${r.status}`);
   }
-  console.log(`  all-to-all run: ${up.length} talkers joined and subscribed at ${Math.round(now() / 1000)} s`);
-  await settleSubscriptions(up, up.length - 1, 60000);
+  console.log(`  all-to-all run: ${sids.size} talkers joined and subscribed at ${Math.round(now() / 1000)} s`);
+  const settled = await settleSubscriptions(ws, sids.size, sids.size - 1, 60000);
   await sleep(2000);
-  const all = await measureDown(rig, up);
-  await Promise.all(bots.map((b) => Promise.race([b.disconnect(), sleep(5000)])));
-  return { all, talkersAll: up.length };
+  const all = await measureDown(rig, ws, sids.size);
+  await stopWorkers(ws);
+  return { all, talkersAll: sids.size, settledAll: settled };
 }
 
 // ------------------------------------------------------------ main
@@ -279,8 +385,11 @@ async function main() {
         `poses at 4 Hz; extra env: ${JSON.stringify(DAEMON_ENV)}`,
     );
     if (!ONLY || ONLY === 'latency') {
-      const L = await benchLatency(rig);
-      console.log(`latency: ${L.players} bots (${L.players / 2} pairs), ${ROUNDS} rounds, daemon CPU ${L.cpuPct.toFixed(1)}% of one core`);
+      const L = PROCS > 1 ? await benchLatencyWorkers(rig) : await benchLatency(rig);
+      L.breakdown = breakdown(rig, L.samples);
+      console.log(
+        `latency: ${L.players} bots (${L.players / 2} pairs) in ${PROCS > 1 ? `${Math.min(PROCS, BOTS / 2)} worker processes` : 'this process'}, ${ROUNDS} rounds, daemon CPU ${L.cpuPct.toFixed(1)}% of one core`,
+      );
       console.log(`  enter -> audible: ${fmt(L.enter)}  (target p99 <= ${ENTER_P99_TARGET} ms: ${pct(L.enter, 99) <= ENTER_P99_TARGET ? 'met' : 'MISSED'})`);
       console.log(`  exit  -> silent:  ${fmt(L.exit)}  (target p99 <= ${EXIT_P99_TARGET} ms: ${pct(L.exit, 99) <= EXIT_P99_TARGET ? 'met' : 'MISSED'})`);
       for (const [k, xs] of Object.entries(L.breakdown)) if (xs.length) console.log(`    enter breakdown ${k}: ${fmt(xs)}`);
@@ -301,6 +410,8 @@ async function main() {
       console.log(`    canHear sizes ${Math.min(...B.canHear)}..${Math.max(...B.canHear)}`);
     }
     if (B.all) line(`everyone subscribed to everyone, ${B.talkersAll} talkers`, B.all);
+    if (B.capped && B.settledCapped === false) console.log('  capped run did not settle: its rate is not a steady state');
+    if (B.all && B.settledAll === false) console.log('  all-to-all run did not settle: its rate is not a steady state');
     if (B.capped && B.all)
       console.log(
         `  ratio capped / all-to-all: ${(B.capped.kbps / B.all.kbps).toFixed(3)} (voices ${Math.min(12, TALKERS - 1)}/${TALKERS - 1} = ${(Math.min(12, TALKERS - 1) / (TALKERS - 1)).toFixed(3)})`,
@@ -316,4 +427,8 @@ async function main() {
   process.exit(ok ? 0 : 1);
 }
 
-main();
+if (WORKER) worker(WORKER).catch((e) => {
+  console.log(`worker error: ${e.stack ?? e}`);
+  process.exit(1);
+});
+else main();

@@ -47,6 +47,21 @@ export class Rig {
     this.lkRuns = 0;
   }
 
+  /** A rig without servers, for a worker process of the benchmark: it makes
+   * games and players against a daemon and LiveKit another process runs. */
+  static client({ name, daemonUrl, externalSecret, lk }) {
+    const r = new Rig({ name });
+    r.daemon = { url: daemonUrl, stop: async () => {} };
+    r.externalSecret = externalSecret;
+    r.lk = { ...lk, stop: async () => {} };
+    return r;
+  }
+
+  /** What Rig.client() needs, for a worker's environment. */
+  clientInfo() {
+    return { daemonUrl: this.daemon.url, externalSecret: this.externalSecret, lk: { url: this.lk.url, key: this.key, secret: this.secret } };
+  }
+
   async start() {
     // a crash must not leave LiveKit or the daemon running
     const bail = async (e) => {
