@@ -64,6 +64,10 @@ int pv_send_pose_batch(pv_core *c, uint32_t slot) {
     return 1;
 }
 
+static int64_t max64(int64_t a, int64_t b) {
+    return a > b ? a : b;
+}
+
 /* The GCRA tolerance: how early a round may come on the 1-per-T schedule. */
 static int64_t tolerance_ms(const pv_core *c) {
     return c->cfg.pose_batch_interval_ms / 2;
@@ -83,10 +87,8 @@ void pv_pose_batch_want(pv_core *c, uint32_t r) {
         return;
     }
     room->pb_want = 1;
-    int64_t due = c->now_ms;
-    if (room->pb_tat_ms != PV_NEVER && room->pb_tat_ms - tolerance_ms(c) > due)
-        due = room->pb_tat_ms - tolerance_ms(c);
-    pv_timer_set(&c->timers, pv_timer_room_batch(c, r), due);
+    pv_timer_set(&c->timers, pv_timer_room_batch(c, r),
+                 max64(c->now_ms, room->pb_tat_ms - tolerance_ms(c)));
 }
 
 /* The batch timer of room r fired: its round starts now. The batches go out
@@ -96,7 +98,6 @@ void pv_on_batch_timer(pv_core *c, uint32_t r) {
     pv_room *room = &c->rooms[r];
     PV_ASSERT(room->live && room->pb_want);
     room->pb_want = 0;
-    if (!room->pb_due) room->pb_sent = 0;
     room->pb_due = 1;
     room->pb_fired_ms = c->now_ms;
     c->pb_round = 1;
@@ -111,13 +112,9 @@ void pv_on_batch_timer(pv_core *c, uint32_t r) {
  * arrives just after it. */
 static void round_done(pv_core *c, uint32_t r) {
     pv_room *room = &c->rooms[r];
-    room->pb_due = room->pb_begun = 0;
-    if (room->pb_sent) {
-        int64_t from = room->pb_tat_ms != PV_NEVER && room->pb_tat_ms > room->pb_fired_ms
-                           ? room->pb_tat_ms
-                           : room->pb_fired_ms;
-        room->pb_tat_ms = from + c->cfg.pose_batch_interval_ms;
-    }
+    if (room->pb_sent)
+        room->pb_tat_ms = max64(room->pb_tat_ms, room->pb_fired_ms) + c->cfg.pose_batch_interval_ms;
+    room->pb_due = room->pb_begun = room->pb_sent = 0;
     if (room->pb_again) {
         room->pb_again = 0;
         pv_pose_batch_want(c, r);

@@ -54,7 +54,6 @@ uint32_t pv_room_create(pv_core *c, const char *room_id) {
     room->uid = ++c->next_uid;
     room->list_backoff_ms = c->cfg.livekit_backoff_min_ms;
     room->recomputed_ms = -1;
-    room->pb_tat_ms = PV_NEVER;
     uint64_t epoch = c->wall_ms > 0 ? (uint64_t)c->wall_ms * 1000u : 0;
     room->revision = epoch > c->revision_hwm ? epoch : c->revision_hwm + 1;
     PV_ASSERT(room->revision < REVISION_LIMIT);

@@ -1,10 +1,11 @@
 /*
  * slice.h - rounds spread over phases (internal to core/).
  *
- * Why: with every room's recompute and pose-batch round at the same instant,
- * a daemon with 10,000 sockets writes 10,000 messages in one burst, and the
- * last socket of the burst waits for all the others (the policy socket
- * benchmark measured ~185 ms per burst). Each round of interval_ms is
+ * Why: with every room's recompute at the same instant, a daemon with 10,000
+ * sockets computes and writes every room's deltas and audiences in one
+ * burst, and the last socket of the burst waits for all the others. (Pose
+ * batches, the bulk of the traffic, follow ingest instead: ADR 0005.) Each
+ * round of interval_ms is
  * therefore cut into `slices` phases of slice_ms; a room belongs to the
  * phase (room slot % slices), so its rounds keep the full interval but
  * different rooms take turns. Room slot 0 keeps the phase of the interval

@@ -130,7 +130,7 @@ typedef struct pv_room {
     uint8_t pb_again;    /* a change came after members were handled: another round */
     uint8_t pb_sent;     /* this round sent at least one batch */
     int64_t pb_fired_ms; /* now_ms the current round's timer fired */
-    int64_t pb_tat_ms;   /* GCRA theoretical time of the next round; PV_NEVER before the first */
+    int64_t pb_tat_ms;   /* GCRA theoretical time of the next round; 0 (<= every now_ms) at first */
 } pv_room;
 
 typedef enum pv_conn_state { PV_CONN_FREE = 0, PV_CONN_OPEN, PV_CONN_AUTHED } pv_conn_state;

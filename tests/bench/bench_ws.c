@@ -52,8 +52,8 @@
 #define TOKEN_MAX    1024
 
 static int opt_rooms = 100, opt_players = 100, opt_seconds = 20, opt_warmup = 5, opt_nice = 0;
-static int opt_daemon_cpu = -1, opt_rps_cpu = -1; /* --daemon-cpu N, --rps */
-static int opt_ack = 1;                           /* --no-ack: do not acknowledge policy.audience */
+static int opt_daemon_cpu = -1, opt_rps = 0; /* --daemon-cpu N, --rps */
+static int opt_ack = 1;                      /* --no-ack: do not acknowledge policy.audience */
 static int port, lk_port;
 static volatile int moving = 1;
 
@@ -625,7 +625,7 @@ static void parse_args(int argc, char **argv, const char **daemon) {
             continue;
         }
         if (strcmp(a, "--rps") == 0) {
-            opt_rps_cpu = 1;
+            opt_rps = 1;
             continue;
         }
         if (!v) break;
@@ -699,7 +699,7 @@ static void rps_restore(void) {
 }
 
 static void rps_steer(void) {
-    if (opt_rps_cpu < 0) return;
+    if (!opt_rps) return;
     FILE *f = fopen(RPS_PATH, "r");
     if (!f || !fgets(rps_saved, sizeof rps_saved, f)) rps_saved[0] = 0;
     if (f) fclose(f);
@@ -809,7 +809,7 @@ int main(int argc, char **argv) {
     printf("machine: load average %.2f %.2f %.2f on %ld cores, nice %d, daemon cpu %s, "
            "loopback receive steered (rps) %s\n",
            load[0], load[1], load[2], sysconf(_SC_NPROCESSORS_ONLN), opt_nice, cpu_s,
-           opt_rps_cpu < 0 ? "no" : "yes");
+           opt_rps ? "yes" : "no");
     kill(pid, SIGTERM); /* sockets are closed 1001 now: not counted as lost */
     int st = 0;
     for (int i = 0; i < 500 && waitpid(pid, &st, WNOHANG) == 0; i++) {
