@@ -22,7 +22,8 @@ done <deploy/paths.env
 
 APT_PKGS=(build-essential pkg-config libev-dev libwslay-dev libjsmn-dev libbearssl-dev
   libcurl4-openssl-dev libhttp-parser-dev clang clang-format libclang-rt-14-dev
-  coturn nginx chromium iproute2 openssl curl python3 ca-certificates procps espeak-ng)
+  coturn nginx chromium iproute2 openssl curl python3 ca-certificates procps espeak-ng
+  opus-tools)
 # Services that package postinst scripts start and that must stay down here.
 QUIET_SERVICES=(coturn nginx)
 

@@ -18,11 +18,13 @@
 import '../bots/lib/quiet.mjs';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bot } from '../bots/lib/bot.mjs';
 import { toneHz } from '../bots/lib/audio.mjs';
 import { RoomService } from '../bots/lib/roomservice.mjs';
 import { joinToken } from '../bots/lib/token.mjs';
+import { LoadBots, toneOgg } from './lib/loadbot.mjs';
 import { Rig, joinAll, now, pct, sleep, waitUntil } from './lib/rig.mjs';
 import { dispose } from './lib/rtc.mjs';
 
@@ -39,6 +41,11 @@ const BITRATE_S = Number(process.env.BENCH_BITRATE_S ?? 20);
 // timeout"), 3 workers of 10 settle the capped run in ~23 s.
 const PROCS = Number(process.env.BENCH_PROCS ?? 1);
 const BITRATE_PROCS = Number(process.env.BENCH_BITRATE_PROCS ?? 3);
+// Bitrate talkers: 'go' = the loadbot (tests/loadbot, one light Go process,
+// no decoding), 'rtc-node' = rtc-node bots in BENCH_BITRATE_PROCS workers
+// (they decode everything they receive and starve this machine at 30).
+const BITRATE_BOTS = process.env.BENCH_BITRATE_BOTS ?? 'go';
+const LOADBOT = process.env.PV_LOADBOT ?? fileURLToPath(new URL('../../build/loadbot', import.meta.url));
 const WORKER = args.includes('--worker') ? args[args.indexOf('--worker') + 1] : null;
 const wall = (t) => performance.timeOrigin + t; // performance.now() -> epoch ms, comparable across processes
 // extra daemon variables, e.g. BENCH_DAEMON_ENV=RECOMPUTE_ON_POSE=1,LOG_LEVEL=warn
@@ -48,6 +55,20 @@ const DAEMON_ENV = Object.assign({ LOG_LEVEL: 'debug' }, Object.fromEntries(
     .filter(Boolean)
     .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
 ));
+// Which of rtc-node's two peer-connection modes the bots use (BENCH_PC =
+// dual | single | both; latency runs once per mode, bitrate uses the first).
+// Why dual by default: in rtc-node's single-PC mode (its default) every
+// server-side subscription needs a client offer, and the Rust SDK debounces
+// that offer by up to 150 ms (PUBLISHER_NEGOTIATION_FREQUENCY); the browser
+// client (livekit-client 2.23, single PC) debounces 20 ms. In dual-PC mode
+// LiveKit offers on the subscriber connection (debounce 10 ms when idle) and
+// the bot answers at once, which is closer to what a browser player sees.
+const PC_MODES = (process.env.BENCH_PC ?? 'both') === 'both' ? ['dual', 'single'] : [process.env.BENCH_PC];
+const PC_LABEL = { dual: 'dual-PC mode (publisher + subscriber connections)', single: 'single-PC mode (its default)' };
+function setPeerConnectionMode(mode) {
+  if (!PC_LABEL[mode]) throw new Error(`BENCH_PC: dual, single or both, not ${mode}`);
+  process.env.BOT_SINGLE_PC = mode === 'single' ? '1' : '0'; // read by Bot.connect, inherited by workers
+}
 const ENTER_P99_TARGET = 500;
 const EXIT_P99_TARGET = 300;
 
@@ -213,11 +234,11 @@ function groups(n, k) {
   return out;
 }
 
-async function benchLatencyWorkers(rig) {
+async function benchLatencyWorkers(rig, mode) {
   const split = groups(BOTS / 2, PROCS);
   const cpu0 = cpuSeconds(rig.daemon.child.pid);
   const t0 = now();
-  const ws = split.map((g, i) => startWorker('latency', { client: rig.clientInfo(), room: `bench-latency-${i}`, nPairs: g.length }, i));
+  const ws = split.map((g, i) => startWorker('latency', { client: rig.clientInfo(), room: `bench-latency-${mode}-${i}`, nPairs: g.length }, i));
   await Promise.race([Promise.all(ws.map((w) => waitUntil(() => w.result || w.exited, 600000, 200))), sleep(600000)]);
   const cpuPct = (100 * (cpuSeconds(rig.daemon.child.pid) - cpu0)) / ((now() - t0) / 1000);
   await stopWorkers(ws);
@@ -296,19 +317,30 @@ const subscribedOf = (ws) => ws.flatMap((w) => w.status?.subscribed ?? []);
  * loaded machine. The counter is updated in batches, so the rate is taken
  * between its first and last change inside the window.
  */
-async function measureDown(rig, ws, listeners) {
-  const changes = [];
-  let last = -1;
+async function measureDown(rig, listeners, subscribed, clientBytes = null) {
+  const rate = (changes) => {
+    const first = changes[1] ?? changes[0]; // changes[0] is the starting value, not a change
+    const last = changes[changes.length - 1];
+    return { kbps: last.t > first.t ? ((last.v - first.v) * 8) / (last.t - first.t) : NaN, windowS: (last.t - first.t) / 1000 };
+  };
+  const seen = { in: [], out: [] };
+  const prev = { in: -1, out: -1 };
+  const c0 = clientBytes && { t: now(), v: clientBytes() };
   for (const end = now() + BITRATE_S * 1000; now() < end; await sleep(250)) {
-    const v = await rig.livekitBytesOut();
-    if (v !== last) changes.push({ t: now(), v });
-    last = v;
+    const v = await rig.livekitBytes();
+    for (const d of ['in', 'out']) {
+      if (v[d] !== prev[d]) seen[d].push({ t: now(), v: v[d] });
+      prev[d] = v[d];
+    }
   }
-  if (process.env.BENCH_DEBUG) console.log(changes.map((c) => `${Math.round(c.t)}:${c.v}`).join(' '));
-  const first = changes[1] ?? changes[0]; // changes[0] is the starting value, not a change
-  const lastC = changes[changes.length - 1];
-  const kbpsTotal = lastC.t > first.t ? ((lastC.v - first.v) * 8) / (lastC.t - first.t) : NaN;
-  return { kbps: kbpsTotal / listeners, kbpsTotal, windowS: (lastC.t - first.t) / 1000, subscribed: subscribedOf(ws) };
+  if (process.env.BENCH_DEBUG) console.log(seen.out.map((c) => `${Math.round(c.t)}:${c.v}`).join(' '));
+  const out = rate(seen.out);
+  const inn = rate(seen.in);
+  // what the listeners' clients counted (RTP bytes after SRTP, no UDP/IP
+  // headers): a second measurement, independent of LiveKit's telemetry
+  const kbpsClient = clientBytes ? ((clientBytes() - c0.v) * 8) / (now() - c0.t) / listeners : null;
+  // kbpsIn: what the publishers delivered to the SFU; per stream = kbpsIn / talkers
+  return { kbps: out.kbps / listeners, kbpsTotal: out.kbps, kbpsIn: inn.kbps, kbpsClient, talkers: listeners, windowS: out.windowS, subscribed: subscribed() };
 }
 
 function around(i, n, radius) {
@@ -317,13 +349,13 @@ function around(i, n, radius) {
 }
 
 /** Waits until every listener's client shows `want` subscribed speakers (up to timeoutMs). */
-async function settleSubscriptions(ws, listeners, want, timeoutMs) {
+async function settleSubscriptions(subscribed, listeners, want, timeoutMs) {
   const ok = () => {
-    const xs = subscribedOf(ws);
+    const xs = subscribed();
     return xs.length === listeners && xs.every((n) => n >= want);
   };
   const t = await waitUntil(ok, timeoutMs, 250);
-  const xs = subscribedOf(ws);
+  const xs = subscribed();
   console.log(
     `  subscriptions settled: ${t === null ? `NOT within ${timeoutMs} ms` : `${Math.round(t)} ms`} (want ${want} each; now ${Math.min(...xs)}..${Math.max(...xs)})`,
   );
@@ -340,9 +372,9 @@ async function benchBitrateCapped(rig) {
   const joined = ws.reduce((n, w) => n + (w.status?.joined ?? 0), 0);
   console.log(`  capped run: ${joined} talkers joined${joinedAll === null ? ' (not all)' : ''} at ${Math.round(now() / 1000)} s`);
   const want = Math.min(12, joined - 1);
-  const settled = await settleSubscriptions(ws, joined, want, 60000);
+  const settled = await settleSubscriptions(() => subscribedOf(ws), joined, want, 60000);
   await sleep(2000);
-  const capped = await measureDown(rig, ws, joined);
+  const capped = await measureDown(rig, joined, () => subscribedOf(ws));
   const canHear = ws.flatMap((w) => w.status?.canHear ?? []);
   await stopWorkers(ws);
   await sleep(3000); // LiveKit notices the departures before the next run
@@ -364,11 +396,73 @@ async function benchBitrateAll(rig) {
     if (r.status !== 200) console.log(`  ${id}: UpdateSubscriptions ${r.status}`);
   }
   console.log(`  all-to-all run: ${sids.size} talkers joined and subscribed at ${Math.round(now() / 1000)} s`);
-  const settled = await settleSubscriptions(ws, sids.size, sids.size - 1, 60000);
+  const settled = await settleSubscriptions(() => subscribedOf(ws), sids.size, sids.size - 1, 60000);
   await sleep(2000);
-  const all = await measureDown(rig, ws, sids.size);
+  const all = await measureDown(rig, sids.size, () => subscribedOf(ws));
   await stopWorkers(ws);
   return { all, talkersAll: sids.size, settledAll: settled };
+}
+
+/** Capped run with loadbot talkers (one Go process), same geometry as above. */
+async function benchBitrateCappedGo(rig, lb) {
+  const game = rig.game('bench-bitrate');
+  const GoBot = lb.botClass();
+  const ps = Array.from({ length: TALKERS }, (_, i) => rig.player(game, `t${i}`, 'honest', GoBot));
+  const joined = await joinAll(ps);
+  await Promise.all(
+    joined.map((p) => {
+      const i = Number(p.id.slice(1));
+      return game.move(p.id, around(i, TALKERS, 5 + (i % 3)));
+    }),
+  );
+  game.start();
+  const ids = joined.map((p) => p.id);
+  console.log(`  capped run (loadbot talkers): ${joined.length} talkers joined at ${Math.round(now() / 1000)} s`);
+  const want = Math.min(12, joined.length - 1);
+  const settled = await settleSubscriptions(() => lb.subscribed(ids), joined.length, want, 60000);
+  await sleep(2000);
+  const capped = await measureDown(rig, joined.length, () => lb.subscribed(ids), () => lb.rxBytes(ids));
+  const canHear = joined.map((p) => p.canHear.length);
+  const removed = joined.filter((p) => p.removedAt !== null).length;
+  if (removed) console.log(`  honest talkers removed by the server: ${removed}`);
+  await game.stop();
+  await Promise.all(joined.map((p) => p.leave()));
+  await sleep(3000); // LiveKit notices the departures before the next run
+  return { capped, canHear, talkersCapped: joined.length, settledCapped: settled && removed === 0 };
+}
+
+/** All-to-all run with loadbot talkers: everyone allowed, subscribed by RoomService. */
+async function benchBitrateAllGo(rig, lb) {
+  const room = 'bench-all-to-all';
+  const rs = new RoomService(rig.lk);
+  const GoBot = lb.botClass();
+  const bots = Array.from({ length: TALKERS }, (_, i) => new GoBot({ identity: `u${i}` }));
+  const sids = new Map();
+  for (let i = 0; i < bots.length; i += 5) {
+    await Promise.all(
+      bots.slice(i, i + 5).map(async (b) => {
+        try {
+          await b.connect(rig.lk.url, joinToken(rig.lk, room, b.identity));
+          b.setAllowList(null); // LiveKit's default: everyone may subscribe
+          sids.set(b.identity, await b.publishTone());
+        } catch (e) {
+          console.log(`  ${b.identity}: join failed (${e.message ?? e})`);
+        }
+      }),
+    );
+  }
+  for (const id of sids.keys()) {
+    const others = [...sids].filter(([o]) => o !== id).map(([, sid]) => sid);
+    const r = await rs.updateSubscriptions(room, id, others, true);
+    if (r.status !== 200) console.log(`  ${id}: UpdateSubscriptions ${r.status}`);
+  }
+  const ids = [...sids.keys()];
+  console.log(`  all-to-all run (loadbot talkers): ${ids.length} talkers joined and subscribed at ${Math.round(now() / 1000)} s`);
+  const settled = await settleSubscriptions(() => lb.subscribed(ids), ids.length, ids.length - 1, 60000);
+  await sleep(2000);
+  const all = await measureDown(rig, ids.length, () => lb.subscribed(ids), () => lb.rxBytes(ids));
+  await Promise.all(bots.map((b) => b.disconnect()));
+  return { all, talkersAll: ids.length, settledAll: settled };
 }
 
 // ------------------------------------------------------------ main
@@ -378,6 +472,7 @@ async function main() {
   const rig = new Rig({ name: 'bench', daemonEnv: DAEMON_ENV, metrics: true });
   console.log(`bench-livekit: logs in ${rig.dir}`);
   let ok = true;
+  let lb = null;
   try {
     await rig.start();
     console.log(
@@ -385,24 +480,42 @@ async function main() {
         `poses at 4 Hz; extra env: ${JSON.stringify(DAEMON_ENV)}`,
     );
     if (!ONLY || ONLY === 'latency') {
-      const L = PROCS > 1 ? await benchLatencyWorkers(rig) : await benchLatency(rig);
-      L.breakdown = breakdown(rig, L.samples);
-      console.log(
-        `latency: ${L.players} bots (${L.players / 2} pairs) in ${PROCS > 1 ? `${Math.min(PROCS, BOTS / 2)} worker processes` : 'this process'}, ${ROUNDS} rounds, daemon CPU ${L.cpuPct.toFixed(1)}% of one core`,
-      );
-      console.log(`  enter -> audible: ${fmt(L.enter)}  (target p99 <= ${ENTER_P99_TARGET} ms: ${pct(L.enter, 99) <= ENTER_P99_TARGET ? 'met' : 'MISSED'})`);
-      console.log(`  exit  -> silent:  ${fmt(L.exit)}  (target p99 <= ${EXIT_P99_TARGET} ms: ${pct(L.exit, 99) <= EXIT_P99_TARGET ? 'met' : 'MISSED'})`);
-      for (const [k, xs] of Object.entries(L.breakdown)) if (xs.length) console.log(`    enter breakdown ${k}: ${fmt(xs)}`);
-      if (L.missing.length) console.log(`  missing samples (no transition within 3 s): ${L.missing.join(', ')}`);
-      if (L.removed) console.log(`  honest bots removed by the server: ${L.removed}`);
-      ok = ok && L.missing.length === 0 && L.removed === 0;
+      for (const mode of PC_MODES) {
+        setPeerConnectionMode(mode);
+        const L = PROCS > 1 ? await benchLatencyWorkers(rig, mode) : await benchLatency(rig, { room: `bench-latency-${mode}` });
+        L.breakdown = breakdown(rig, L.samples);
+        console.log(
+          `latency: ${L.players} bots (${L.players / 2} pairs) in ${PROCS > 1 ? `${Math.min(PROCS, BOTS / 2)} worker processes` : 'this process'}, ` +
+            `${ROUNDS} rounds, bots in rtc-node's ${PC_LABEL[mode]}, daemon CPU ${L.cpuPct.toFixed(1)}% of one core`,
+        );
+        console.log(`  enter -> audible: ${fmt(L.enter)}  (target p99 <= ${ENTER_P99_TARGET} ms: ${pct(L.enter, 99) <= ENTER_P99_TARGET ? 'met' : 'MISSED'})`);
+        console.log(`  exit  -> silent:  ${fmt(L.exit)}  (target p99 <= ${EXIT_P99_TARGET} ms: ${pct(L.exit, 99) <= EXIT_P99_TARGET ? 'met' : 'MISSED'})`);
+        for (const [k, xs] of Object.entries(L.breakdown)) if (xs.length) console.log(`    enter breakdown ${k}: ${fmt(xs)}`);
+        if (L.missing.length) console.log(`  missing samples (no transition within 3 s): ${L.missing.join(', ')}`);
+        if (L.removed) console.log(`  honest bots removed by the server: ${L.removed}`);
+        ok = ok && L.missing.length === 0 && L.removed === 0;
+      }
     }
+    setPeerConnectionMode(PC_MODES[0]);
     let B = {};
-    if (!ONLY || ONLY === 'bitrate' || ONLY === 'bitrate-capped') Object.assign(B, await benchBitrateCapped(rig));
-    if (!ONLY || ONLY === 'bitrate' || ONLY === 'bitrate-all') Object.assign(B, await benchBitrateAll(rig));
+    const wantCapped = !ONLY || ONLY === 'bitrate' || ONLY === 'bitrate-capped';
+    const wantAll = !ONLY || ONLY === 'bitrate' || ONLY === 'bitrate-all';
+    if ((wantCapped || wantAll) && BITRATE_BOTS === 'go') {
+      lb = new LoadBots({ bin: LOADBOT, ogg: toneOgg(rig.dir), log: path.join(rig.dir, 'loadbot.log') });
+      console.log(`bitrate: talkers are loadbot participants (${LOADBOT}; Opus tone at 32 kbit/s, 20 ms packets, received bytes counted, not decoded)`);
+      if (wantCapped) Object.assign(B, await benchBitrateCappedGo(rig, lb));
+      if (wantAll) Object.assign(B, await benchBitrateAllGo(rig, lb));
+      if (lb.errors.length) console.log(`  loadbot errors: ${lb.errors.slice(0, 5).join('; ')}`);
+    } else {
+      if (wantCapped) Object.assign(B, await benchBitrateCapped(rig));
+      if (wantAll) Object.assign(B, await benchBitrateAll(rig));
+    }
     const line = (name, x) =>
       console.log(
-        `  ${name}: ${x.kbps.toFixed(1)} kbit/s per listener (SFU total ${x.kbpsTotal.toFixed(0)} kbit/s over ${x.windowS.toFixed(1)} s); client-side subscriptions ${Math.min(...x.subscribed)}..${Math.max(...x.subscribed)}`,
+        `  ${name}: ${x.kbps.toFixed(1)} kbit/s per listener (SFU total ${x.kbpsTotal.toFixed(0)} kbit/s over ${x.windowS.toFixed(1)} s; ` +
+          `publishers -> SFU ${x.kbpsIn.toFixed(0)} kbit/s, i.e. the SFU forwarded ${(x.kbpsTotal / (x.kbpsIn / x.talkers)).toFixed(0)} streams' worth); ` +
+          (x.kbpsClient !== null ? `listeners' clients received ${x.kbpsClient.toFixed(1)} kbit/s each (RTP); ` : '') +
+          `client-side subscriptions ${Math.min(...x.subscribed)}..${Math.max(...x.subscribed)}`,
       );
     if (B.capped || B.all) console.log(`bitrate: ${TALKERS} talkers within 10 m, LiveKit media bytes sent over ~${BITRATE_S} s / listeners`);
     if (B.capped) {
@@ -420,6 +533,7 @@ async function main() {
     ok = false;
     console.log(`bench-livekit: error ${e.stack ?? e}`);
   } finally {
+    if (lb) await lb.stop();
     await rig.stop();
     await dispose().catch(() => {});
   }

@@ -9,6 +9,8 @@
 #                            restarts (~1 min); E2E_ONLY=hearing,rogue for a subset
 #   make bench-livekit       >= 20 bots: enter/exit latency p50/p99; 30 talkers:
 #                            downstream bitrate with the cap vs all-to-all
+#                            (talkers: the Go loadbot, tests/loadbot; its
+#                            modules come from the Go proxy on first build)
 E2E_DIR  := tests/e2e
 E2E_ONLY ?=
 
@@ -27,7 +29,14 @@ test-e2e-livekit: $(DAEMON) e2e-deps
 	PV_DAEMON=$(DAEMON) node $(E2E_DIR)/e2e.mjs $(if $(E2E_ONLY),--only $(E2E_ONLY))
 TEST_TARGETS += test-e2e-livekit
 
+# the loadbot: server-sdk-go (pion) participants that publish an Opus tone
+# and count received bytes without decoding (bench.mjs, bitrate part)
+LOADBOT := build/loadbot
+$(LOADBOT): tests/loadbot/main.go tests/loadbot/go.mod tests/loadbot/go.sum
+	@mkdir -p $(dir $@)
+	cd tests/loadbot && go build -o $(abspath $@) .
+
 .PHONY: bench-livekit
-bench-livekit: $(DAEMON) e2e-deps
-	PV_DAEMON=$(DAEMON) node $(E2E_DIR)/bench.mjs
+bench-livekit: $(DAEMON) $(LOADBOT) e2e-deps
+	PV_DAEMON=$(DAEMON) PV_LOADBOT=$(abspath $(LOADBOT)) node $(E2E_DIR)/bench.mjs
 bench: bench-livekit

@@ -134,7 +134,11 @@ export class Bot {
       this.note('track_published', p.identity);
       if (this.malicious) pub.setSubscribed(true);
     });
-    await r.connect(url, token, { autoSubscribe: false, dynacast: false });
+    const opts = { autoSubscribe: false, dynacast: false };
+    // rtc-node's FFI RoomOptions.single_peer_connection (not in its JS
+    // typings): unset = the SDK's default (one peer connection)
+    if (process.env.BOT_SINGLE_PC) opts.singlePeerConnection = process.env.BOT_SINGLE_PC === '1';
+    await r.connect(url, token, opts);
     if (this.malicious) {
       for (const p of r.remoteParticipants.values())
         for (const pub of p.trackPublications.values()) pub.setSubscribed(true);

@@ -100,7 +100,7 @@ export async function startLiveKit(opts = {}) {
     '  empty_timeout: 2',
     '  departure_timeout: 1',
     'logging:',
-    '  level: info',
+    `  level: ${process.env.PV_LIVEKIT_LOG_LEVEL ?? 'info'}`, // debug: subscription and negotiation timings
   ];
   if (opts.prometheusPort) lines.push(`prometheus_port: ${opts.prometheusPort}`);
   if (opts.webhookUrl) {
@@ -130,7 +130,7 @@ export async function startLiveKit(opts = {}) {
       const res = await fetch(httpUrl + '/');
       if (res.ok) {
         const version = fs.readFileSync(logFile, 'utf8').match(/"version":\s*"([^"]+)"/)?.[1];
-        return { url: `ws://127.0.0.1:${port}`, httpUrl, port, udpPort, key, secret, dir, logFile, version, stop };
+        return { url: `ws://127.0.0.1:${port}`, httpUrl, port, udpPort, key, secret, dir, logFile, version, stop, pid: child.pid };
       }
     } catch {
       /* not up yet */

@@ -102,11 +102,15 @@ export class Rig {
 
   /** LiveKit's server-wide media bytes sent to subscribers so far (Prometheus
    * livekit_packet_bytes{direction="outgoing"}; needs opts.metrics). */
-  async livekitBytesOut() {
+  /** LiveKit's own media byte counters (Prometheus), server-wide: { in, out }. */
+  async livekitBytes() {
     const t = await (await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`)).text();
-    let sum = 0;
-    for (const l of t.split('\n'))
-      if (l.startsWith('livekit_packet_bytes{') && l.includes('direction="outgoing"')) sum += Number(l.split(' ').pop());
+    const sum = { in: 0, out: 0 };
+    for (const l of t.split('\n')) {
+      if (!l.startsWith('livekit_packet_bytes{')) continue;
+      if (l.includes('direction="outgoing"')) sum.out += Number(l.split(' ').pop());
+      else if (l.includes('direction="incoming"')) sum.in += Number(l.split(' ').pop());
+    }
     return sum;
   }
 
