@@ -35,4 +35,12 @@ test-client-e2e: $(DAEMON) client-build
 test-client-acceptance: $(DAEMON) client-build
 	cd $(CLIENT_DIR) && PV_E2E_PHASES=ABC PV_DAEMON=$(abspath $(DAEMON)) node test/e2e/run.mjs
 
+# bench-client-latency: the same rig, phase A then phase L: the real client
+# in Chromium, 10 rounds of a pair walking out of range and back; prints
+# pose POST -> audible / silent p50/p90/p99 (docs/BENCHMARKS.md).
+.PHONY: bench-client-latency
+bench-client-latency: $(DAEMON) client-build
+	cd $(CLIENT_DIR) && PV_E2E_PHASES=AL PV_DAEMON=$(abspath $(DAEMON)) node test/e2e/run.mjs
+bench: bench-client-latency
+
 TEST_TARGETS += test-client-e2e

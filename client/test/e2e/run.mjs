@@ -37,7 +37,7 @@ const jsonArg = process.argv.find((a) => a.startsWith('--json='));
 const CHROMIUM = process.env.PV_CHROMIUM ?? '/usr/bin/chromium';
 const ROOM = 'room_e2e';
 const PLAYERS = 10;
-const PHASES = process.env.PV_E2E_PHASES ?? 'ABC'; // 'AC' while developing: three players only
+const PHASES = process.env.PV_E2E_PHASES ?? 'ABC'; // 'AC' while developing: three players only; 'AL': latency rounds
 const INTERRUPTED = 2; // the player whose network phase C interrupts (not p0/p1: "near" is by them)
 const SCENARIO = process.env.PV_E2E_SCENARIO ?? 'pairs'; // phase B geometry: 'pairs' or 'clusters'
 const BUDGET_MS = 2000; // MVP-SPEC 20.3: transitions complete within 2 s
@@ -135,7 +135,7 @@ const pct = (xs, p) => {
 };
 const stats = (xs) =>
   xs.length
-    ? `n=${xs.length} p50 ${pct(xs, 50)} ms, p99 ${pct(xs, 99)} ms, max ${Math.max(...xs)} ms`
+    ? `n=${xs.length} p50 ${pct(xs, 50)} ms, p90 ${pct(xs, 90)} ms, p99 ${pct(xs, 99)} ms, max ${Math.max(...xs)} ms`
     : 'n=0';
 
 async function waitFor(pred, timeout_ms, step_ms = 100) {
@@ -819,6 +819,45 @@ async function phaseB() {
 
 /* ---------------------------------------------------------------- main */
 
+/* -------------------------------------------------------------- phase L */
+// Latency rounds of the real client (make bench-client-latency; not a test:
+// timing is measured in benchmarks). p1 walks out of range (40 m) and back
+// (5 m) ROUNDS times; each transition is timed from the pose POST to the
+// detector's first agreeing reading at the listener (both directions of the
+// pair count), so it includes the client's 48 ms fade and the detector's
+// 30 ms period. Poses land at random points of the daemon's batch period.
+async function phaseL() {
+  const rounds = Number(process.env.PV_E2E_LATENCY_ROUNDS ?? 10);
+  console.log(`== phase L: enter/exit latency, p1 walks out (40 m) and back (5 m) ${rounds} times`);
+  const all = [];
+  let missed = 0;
+  for (let i = 0; i < rounds; i++) {
+    for (const [label, pos] of [
+      ['leaves', { x: 40, y: 0, z: 0 }],
+      ['returns', { x: 5, y: 0, z: 0 }],
+    ]) {
+      await sleep(300 + Math.random() * 500);
+      const r = await transition(`round ${i + 1}: p1 ${label}`, { p1: pos });
+      all.push(...r.latencies);
+      missed += r.missing.length;
+    }
+  }
+  const on = all.filter((x) => x.on);
+  const off = all.filter((x) => !x.on);
+  const part = (xs, k) => xs.map((x) => x[k]).filter((x) => x !== null);
+  console.log(`     enter: pose post -> audible at the listener: ${stats(on.map((x) => x.ms))}`);
+  console.log(
+    `       -> LiveKit trackSubscribed at the listener: ${stats(part(on, 'subscribed_ms'))}`,
+  );
+  console.log(`       -> audience message at the speaker: ${stats(part(on, 'audience_ms'))}`);
+  console.log(`     exit:  pose post -> silent at the listener: ${stats(off.map((x) => x.ms))}`);
+  check(
+    `latency rounds: all ${rounds * 4} transitions completed`,
+    missed === 0 && all.length === rounds * 4,
+    `${missed} missing`,
+  );
+}
+
 const load = () =>
   `load average ${loadavg()
     .map((x) => x.toFixed(1))
@@ -827,6 +866,7 @@ console.log(`     start: ${load()}`);
 const t_start = Date.now();
 try {
   await phaseA();
+  if (PHASES.includes('L')) await phaseL();
   if (PHASES.includes('B')) await phaseB();
   if (PHASES.includes('C')) await phaseC();
   const unexpected = [];
