@@ -317,7 +317,7 @@ const subscribedOf = (ws) => ws.flatMap((w) => w.status?.subscribed ?? []);
  * loaded machine. The counter is updated in batches, so the rate is taken
  * between its first and last change inside the window.
  */
-async function measureDown(rig, listeners, subscribed, clientBytes = null) {
+async function measureDown(rig, listeners, subscribed, clientBytes = null, lbPid = null) {
   const rate = (changes) => {
     const first = changes[1] ?? changes[0]; // changes[0] is the starting value, not a change
     const last = changes[changes.length - 1];
@@ -326,6 +326,7 @@ async function measureDown(rig, listeners, subscribed, clientBytes = null) {
   const seen = { in: [], out: [] };
   const prev = { in: -1, out: -1 };
   const c0 = clientBytes && { t: now(), v: clientBytes() };
+  const cpu0 = { t: now(), lk: cpuSeconds(rig.lk.pid), lb: lbPid ? cpuSeconds(lbPid) : NaN };
   for (const end = now() + BITRATE_S * 1000; now() < end; await sleep(250)) {
     const v = await rig.livekitBytes();
     for (const d of ['in', 'out']) {
@@ -339,8 +340,10 @@ async function measureDown(rig, listeners, subscribed, clientBytes = null) {
   // what the listeners' clients counted (RTP bytes after SRTP, no UDP/IP
   // headers): a second measurement, independent of LiveKit's telemetry
   const kbpsClient = clientBytes ? ((clientBytes() - c0.v) * 8) / (now() - c0.t) / listeners : null;
+  const cpuS = (now() - cpu0.t) / 1000;
+  const cpuPct = { lk: (100 * (cpuSeconds(rig.lk.pid) - cpu0.lk)) / cpuS, lb: (100 * (cpuSeconds(lbPid) - cpu0.lb)) / cpuS };
   // kbpsIn: what the publishers delivered to the SFU; per stream = kbpsIn / talkers
-  return { kbps: out.kbps / listeners, kbpsTotal: out.kbps, kbpsIn: inn.kbps, kbpsClient, talkers: listeners, windowS: out.windowS, subscribed: subscribed() };
+  return { kbps: out.kbps / listeners, kbpsTotal: out.kbps, kbpsIn: inn.kbps, kbpsClient, cpuPct, talkers: listeners, windowS: out.windowS, subscribed: subscribed() };
 }
 
 function around(i, n, radius) {
@@ -421,7 +424,7 @@ async function benchBitrateCappedGo(rig, lb) {
   const want = Math.min(12, joined.length - 1);
   const settled = await settleSubscriptions(() => lb.subscribed(ids), joined.length, want, 60000);
   await sleep(2000);
-  const capped = await measureDown(rig, joined.length, () => lb.subscribed(ids), () => lb.rxBytes(ids));
+  const capped = await measureDown(rig, joined.length, () => lb.subscribed(ids), () => lb.rxBytes(ids), lb.child.pid);
   const canHear = joined.map((p) => p.canHear.length);
   const removed = joined.filter((p) => p.removedAt !== null).length;
   if (removed) console.log(`  honest talkers removed by the server: ${removed}`);
@@ -460,7 +463,7 @@ async function benchBitrateAllGo(rig, lb) {
   console.log(`  all-to-all run (loadbot talkers): ${ids.length} talkers joined and subscribed at ${Math.round(now() / 1000)} s`);
   const settled = await settleSubscriptions(() => lb.subscribed(ids), ids.length, ids.length - 1, 60000);
   await sleep(2000);
-  const all = await measureDown(rig, ids.length, () => lb.subscribed(ids), () => lb.rxBytes(ids));
+  const all = await measureDown(rig, ids.length, () => lb.subscribed(ids), () => lb.rxBytes(ids), lb.child.pid);
   await Promise.all(bots.map((b) => b.disconnect()));
   return { all, talkersAll: ids.length, settledAll: settled };
 }
@@ -515,7 +518,8 @@ async function main() {
         `  ${name}: ${x.kbps.toFixed(1)} kbit/s per listener (SFU total ${x.kbpsTotal.toFixed(0)} kbit/s over ${x.windowS.toFixed(1)} s; ` +
           `publishers -> SFU ${x.kbpsIn.toFixed(0)} kbit/s, i.e. the SFU forwarded ${(x.kbpsTotal / (x.kbpsIn / x.talkers)).toFixed(0)} streams' worth); ` +
           (x.kbpsClient !== null ? `listeners' clients received ${x.kbpsClient.toFixed(1)} kbit/s each (RTP); ` : '') +
-          `client-side subscriptions ${Math.min(...x.subscribed)}..${Math.max(...x.subscribed)}`,
+          `client-side subscriptions ${Math.min(...x.subscribed)}..${Math.max(...x.subscribed)}; ` +
+          `CPU: livekit-server ${x.cpuPct.lk.toFixed(0)}%` + (Number.isNaN(x.cpuPct.lb) ? '' : `, loadbot ${x.cpuPct.lb.toFixed(0)}%`),
       );
     if (B.capped || B.all) console.log(`bitrate: ${TALKERS} talkers within 10 m, LiveKit media bytes sent over ~${BITRATE_S} s / listeners`);
     if (B.capped) {
@@ -527,7 +531,9 @@ async function main() {
     if (B.all && B.settledAll === false) console.log('  all-to-all run did not settle: its rate is not a steady state');
     if (B.capped && B.all)
       console.log(
-        `  ratio capped / all-to-all: ${(B.capped.kbps / B.all.kbps).toFixed(3)} (voices ${Math.min(12, TALKERS - 1)}/${TALKERS - 1} = ${(Math.min(12, TALKERS - 1) / (TALKERS - 1)).toFixed(3)})`,
+        `  ratio capped / all-to-all: ${(B.capped.kbps / B.all.kbps).toFixed(3)} at the SFU` +
+          (B.capped.kbpsClient !== null ? `, ${(B.capped.kbpsClient / B.all.kbpsClient).toFixed(3)} at the clients` : '') +
+          ` (voices ${Math.min(12, TALKERS - 1)}/${TALKERS - 1} = ${(Math.min(12, TALKERS - 1) / (TALKERS - 1)).toFixed(3)})`,
       );
   } catch (e) {
     ok = false;
