@@ -3,7 +3,8 @@
  * late webhooks.
  *
  * Every livekit_reconcile_interval_ms a room asks LiveKit who is connected
- * and which microphone track each one publishes. The answer replaces the
+ * and which microphone track each one publishes (the first time
+ * livekit_backoff_min_ms after the room is created: see pv_room_create). The answer replaces the
  * webhook-derived state, except the presence or track of a participant that
  * a webhook changed after the call was issued (the answer may predate it). A failed
  * call is retried after livekit_backoff_min_ms, doubling up to _max_ms.

@@ -62,7 +62,12 @@ uint32_t pv_room_create(pv_core *c, const char *room_id) {
     memmove(&c->room_order[i + 1], &c->room_order[i], (c->n_rooms - i) * sizeof(uint32_t));
     c->room_order[i] = r;
     c->n_rooms++;
-    pv_timer_set(&c->timers, pv_timer_room(c, r), c->now_ms + c->cfg.livekit_reconcile_interval_ms);
+    /* The first ListParticipants goes out soon, not a whole interval later:
+     * the room may already exist in LiveKit (the daemon restarted, and the
+     * webhooks that announced its participants and tracks went to the old
+     * process); until the list answers, no pair there can be subscribed
+     * (no track SIDs). For a new room it costs one empty answer. */
+    pv_timer_set(&c->timers, pv_timer_room(c, r), c->now_ms + c->cfg.livekit_backoff_min_ms);
     return r;
 }
 

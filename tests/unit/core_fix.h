@@ -344,6 +344,16 @@ static inline void fx_ack_last_audience(fx *f, uint32_t conn) {
     fx_msg(f, conn, PV_CMSG_AUDIENCE_ACK, fx_u64(f, i, "rev"));
 }
 
+/* Answers the ListParticipants call rendered on line `line` with lp[0..n).
+ * (A room's first list goes out livekit_backoff_min_ms after the room is
+ * created; fixtures answer it so that later lists are not held back.) */
+static inline void fx_list_answer(fx *f, int line, pv_lk_participant *lp, uint32_t n) {
+    REQUIRE(line >= 0);
+    pv_event ev = {.type = PV_EV_LIVEKIT_RESULT};
+    ev.u.livekit = (pv_livekit_result){fx_u64(f, line, "id"), PV_LK_OK, lp, n};
+    REQUIRE(fx_step(f, &ev) == 0);
+}
+
 static inline void fx_dump(const fx *f, int from) {
     for (int i = from; i < f->n_lines; i++)
         fprintf(stderr, "    %4d %s\n", i, f->lines[i]);

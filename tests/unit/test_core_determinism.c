@@ -104,6 +104,8 @@ static void test_budget_continues_work(void) {
     fx_init(&big, &cfg_big);
     crowd(&small);
     crowd(&big);
+    fx_run_to(&small, cfg.livekit_backoff_min_ms); /* the rooms' first lists, alike */
+    fx_run_to(&big, cfg.livekit_backoff_min_ms);
     int s0 = small.n_lines, b0 = big.n_lines;
     fx_run_to(&big, 250);
     small.now_ms = 250;

@@ -22,6 +22,12 @@ static void setup(fx *f) {
     fx_pose(f, "r1", "s1", 1, 0, 0);
     fx_pose(f, "r1", "s2", 50, 0, 0);
     fx_run_to(f, 250);
+    /* the room's first ListParticipants (livekit_backoff_min_ms after it was
+     * created): LiveKit confirms what the webhooks said */
+    int lc = FX_FIND(f, "CALL", "LIST room=r1");
+    REQUIRE(lc >= 0);
+    pv_lk_participant lp[3] = {{"L", NULL, NULL}, {"s1", "TR1", NULL}, {"s2", "TR2", NULL}};
+    fx_list_answer(f, lc, lp, 3);
 }
 
 static uint64_t call_id(fx *f, int line) {
@@ -143,6 +149,13 @@ static void test_inflight_bound_and_fairness(void) {
         fx_pose(&f, "r1", ids[i], i, 0, 0);
     }
     fx_webhook(&f, PV_WH_TRACK_PUBLISHED, "r1", "s", "TRs", 1);
+    fx_run_to(&f, f.cfg.livekit_backoff_min_ms); /* the room's first list: LiveKit agrees */
+    pv_lk_participant lp[5] = {{"a", NULL, NULL},
+                               {"b", NULL, NULL},
+                               {"c", NULL, NULL},
+                               {"d", NULL, NULL},
+                               {"s", "TRs", NULL}};
+    fx_list_answer(&f, FX_FIND(&f, "CALL", "LIST room=r1"), lp, 5);
     fx_run_to(&f, 250);
     pv_stats st;
     pv_core_stats(f.core, &st);
@@ -164,17 +177,15 @@ static void test_list_participants_reconciles(void) {
     int c = FX_FIND(&f, "CALL", "identity=L sub=1");
     REQUIRE(c >= 0);
     fx_lk_result(&f, call_id(&f, c), PV_LK_OK);
-    fx_run_to(&f, f.cfg.livekit_reconcile_interval_ms);
+    int64_t next = f.cfg.livekit_backoff_min_ms + f.cfg.livekit_reconcile_interval_ms;
+    fx_run_to(&f, next - 1);
+    CHECK(FX_FIND_STEP(&f, "LIST room=r1") < 0); /* one interval after the first list */
+    fx_run_to(&f, next);
     int lc = FX_FIND_STEP(&f, "CALL", "LIST room=r1");
     REQUIRE(lc >= 0);
     /* LiveKit says: s1 now publishes TR9, s2 is gone (left webhook lost) */
     pv_lk_participant lp[2] = {{"L", NULL, NULL}, {"s1", "TR9", NULL}};
-    pv_event ev = {.type = PV_EV_LIVEKIT_RESULT};
-    ev.u.livekit.call_id = call_id(&f, lc);
-    ev.u.livekit.outcome = PV_LK_OK;
-    ev.u.livekit.participants = lp;
-    ev.u.livekit.participant_count = 2;
-    REQUIRE(fx_step(&f, &ev) == 0);
+    fx_list_answer(&f, lc, lp, 2);
     CHECK(FX_FIND_STEP(&f, "CALL", "identity=L sub=1 ids=[TR9]") >= 0);
     /* s2 is absent now: never connected otherwise, so the grace starts */
     int64_t t = f.now_ms;
@@ -211,7 +222,7 @@ static void test_call_sids_survive_same_step_change(void) {
 static void test_list_failure_backs_off(void) {
     fx f;
     setup(&f);
-    fx_run_to(&f, f.cfg.livekit_reconcile_interval_ms);
+    fx_run_to(&f, f.cfg.livekit_backoff_min_ms + f.cfg.livekit_reconcile_interval_ms);
     int lc = FX_FIND_STEP(&f, "CALL", "LIST room=r1");
     REQUIRE(lc >= 0);
     int64_t t = f.now_ms;
@@ -256,7 +267,44 @@ static void test_failed_call_leaves_entries_uncertain(void) {
     fx_fini(&f);
 }
 
+/* A restarted daemon: the players are still in LiveKit, but the webhooks
+ * that announced them and their tracks went to the old process. The room's
+ * first ListParticipants goes out livekit_backoff_min_ms after the room is
+ * created (not a whole reconcile interval later), and a pair in range is
+ * subscribed as soon as it answers. */
+static void test_first_list_soon_after_room_created(void) {
+    pv_config cfg;
+    fx_cfg_small(&cfg);
+    cfg.audience_ack_deadline_ms = 100000000; /* no sockets here */
+    fx f;
+    fx_init(&f, &cfg);
+    f.now_ms = 1000;
+    fx_session(&f, 1, "r1", "L");
+    fx_session(&f, 2, "r1", "s1");
+    fx_pose(&f, "r1", "L", 0, 0, 0);
+    fx_pose(&f, "r1", "s1", 3, 0, 0);
+    fx_run_to(&f, 1000 + cfg.livekit_backoff_min_ms - 1);
+    CHECK(FX_FIND(&f, "LIST room=r1") < 0);
+    CHECK(FX_FIND(&f, "UPDATE") < 0); /* no track SID known yet */
+    fx_run_to(&f, 1000 + cfg.livekit_backoff_min_ms);
+    int lc = FX_FIND_STEP(&f, "CALL", "LIST room=r1");
+    REQUIRE(lc >= 0);
+    pv_lk_participant lp[2] = {{"L", "TRL", NULL}, {"s1", "TR7", NULL}};
+    fx_list_answer(&f, lc, lp, 2);
+    fx_run_to(&f, f.now_ms + cfg.recompute_interval_ms);
+    CHECK(FX_FIND(&f, "CALL", "UPDATE room=r1 identity=L sub=1 ids=[TR7]") >= 0);
+    CHECK(FX_FIND(&f, "CALL", "UPDATE room=r1 identity=s1 sub=1 ids=[TRL]") >= 0);
+    /* then the regular interval */
+    int64_t t = 1000 + cfg.livekit_backoff_min_ms;
+    fx_run_to(&f, t + cfg.livekit_reconcile_interval_ms - 1);
+    CHECK(fx_count_from(&f, 0, "LIST room=r1") == 1);
+    fx_run_to(&f, t + cfg.livekit_reconcile_interval_ms);
+    CHECK(fx_count_from(&f, 0, "LIST room=r1") == 2);
+    fx_fini(&f);
+}
+
 int main(void) {
+    T_RUN(test_first_list_soon_after_room_created);
     T_RUN(test_failed_call_leaves_entries_uncertain);
     T_RUN(test_list_failure_backs_off);
     T_RUN(test_call_sids_survive_same_step_change);

@@ -20,6 +20,8 @@ static void setup(fx *f) {
     int c = FX_FIND(f, "CALL", "identity=L sub=1 ids=[TR1]");
     REQUIRE(c >= 0);
     fx_lk_result(f, fx_u64(f, c, "id"), PV_LK_OK);
+    pv_lk_participant lp[2] = {{"L", NULL, NULL}, {"s", "TR1", NULL}}; /* the room's first list */
+    fx_list_answer(f, FX_FIND(f, "CALL", "LIST room=r1"), lp, 2);
 }
 
 static void test_duplicates_are_noops(void) {
@@ -157,7 +159,7 @@ static void test_list_in_flight_during_tie(void) {
     setup(&f);
     f.now_ms = 1000;
     fx_webhook(&f, PV_WH_PARTICIPANT_LEFT, "r1", "s", NULL, 20);
-    fx_run_to(&f, f.cfg.livekit_reconcile_interval_ms);
+    fx_run_to(&f, f.cfg.livekit_backoff_min_ms + f.cfg.livekit_reconcile_interval_ms);
     int lc = FX_FIND_STEP(&f, "CALL", "LIST room=r1");
     REQUIRE(lc >= 0);
     f.now_ms += 10;
@@ -242,6 +244,8 @@ static void setup_sid(fx *f) {
     int c = FX_FIND(f, "CALL", "identity=L sub=1 ids=[TR1]");
     REQUIRE(c >= 0);
     fx_lk_result(f, fx_u64(f, c, "id"), PV_LK_OK);
+    pv_lk_participant lp[2] = {{"L", NULL, "PA_L1"}, {"s", "TR1", "PA_s1"}}; /* the first list */
+    fx_list_answer(f, FX_FIND(f, "CALL", "LIST room=r1"), lp, 2);
 }
 
 /* BUG-7b: L's connection was re-made and its leave, join AND the old
