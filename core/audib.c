@@ -592,43 +592,28 @@ static uint32_t au_select(pv_audib *au, uint32_t p) {
  * peers a participant usually has. Larger sets use insertion sort. */
 #define AU_RANK_MAX 16
 
-static void au_sort_u64(uint64_t *dst, const uint64_t *src, uint32_t m) {
-    if (m <= AU_RANK_MAX) {
-        for (uint32_t a = 0; a < m; a++) {
-            uint32_t rank = 0;
-            for (uint32_t b = 0; b < m; b++)
-                rank += src[b] < src[a];
-            dst[rank] = src[a];
-        }
-        return;
+#define AU_DEFINE_SORT(name, T)                                                                    \
+    static void name(T *dst, const T *src, uint32_t m) {                                           \
+        if (m <= AU_RANK_MAX) {                                                                    \
+            for (uint32_t a = 0; a < m; a++) {                                                     \
+                uint32_t rank = 0;                                                                 \
+                for (uint32_t b = 0; b < m; b++)                                                   \
+                    rank += src[b] < src[a];                                                       \
+                dst[rank] = src[a];                                                                \
+            }                                                                                      \
+            return;                                                                                \
+        }                                                                                          \
+        for (uint32_t k = 0; k < m; k++) {                                                         \
+            T t = src[k];                                                                          \
+            uint32_t e = k;                                                                        \
+            for (; e > 0 && t < dst[e - 1]; e--)                                                   \
+                dst[e] = dst[e - 1];                                                               \
+            dst[e] = t;                                                                            \
+        }                                                                                          \
     }
-    for (uint32_t k = 0; k < m; k++) {
-        uint64_t t = src[k];
-        uint32_t e = k;
-        for (; e > 0 && t < dst[e - 1]; e--)
-            dst[e] = dst[e - 1];
-        dst[e] = t;
-    }
-}
 
-static void au_sort_u32(uint32_t *dst, const uint32_t *src, uint32_t m) {
-    if (m <= AU_RANK_MAX) {
-        for (uint32_t a = 0; a < m; a++) {
-            uint32_t rank = 0;
-            for (uint32_t b = 0; b < m; b++)
-                rank += src[b] < src[a];
-            dst[rank] = src[a];
-        }
-        return;
-    }
-    for (uint32_t k = 0; k < m; k++) {
-        uint32_t t = src[k];
-        uint32_t e = k;
-        for (; e > 0 && t < dst[e - 1]; e--)
-            dst[e] = dst[e - 1];
-        dst[e] = t;
-    }
-}
+AU_DEFINE_SORT(au_sort_u64, uint64_t) /* in_uids lists */
+AU_DEFINE_SORT(au_sort_u32, uint32_t) /* hear lists (indexes) */
 
 /* Writes participant p's new in_uids list and canHear. */
 static void au_emit(pv_audib *au, pv_audib_room *r, uint32_t p) {
