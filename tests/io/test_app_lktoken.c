@@ -5,44 +5,10 @@
  * The core's periodic ListParticipants produces the calls; a fake shell
  * records their Authorization headers and answers them.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+static const char *env_get(void *ud, const char *name);
+#include "app_fix.h"
 
-#include "app.h"
-#include "config.h"
-#include "http_conn.h"
-#include "log.h"
-#include "pv.h"
-#include "t.h"
-
-#define MAX_SUB 256 /* a minute of failing lists retried at <= 1 s is ~65 calls */
-typedef struct sub {
-    char url[256], auth[1200], body[512];
-    pvhc_done_fn done;
-    void *ud;
-} sub;
-static sub subs[MAX_SUB];
-static int n_subs;
-static int64_t wake_at = PV_NEVER, now = 5000000, wall = 1760000000000;
 static const char *lk_secret = "livekit-secret-0123456789abcdef01234";
-
-static int fake_submit(void *ud, const pvhc_request *r, pvhc_done_fn done, void *done_ud) {
-    if (n_subs == MAX_SUB) return PV_EFULL;
-    sub *s = &subs[n_subs++];
-    memset(s, 0, sizeof *s);
-    snprintf(s->url, sizeof s->url, "%s", r->url);
-    for (int i = 0; i < PVHC_MAX_HEADERS && r->headers[i]; i++)
-        if (strncmp(r->headers[i], "Authorization: ", 15) == 0)
-            snprintf(s->auth, sizeof s->auth, "%s", r->headers[i]);
-    snprintf(s->body, sizeof s->body, "%.*s", (int)r->body_len, r->body ? r->body : "");
-    s->done = done;
-    s->ud = done_ud;
-    return 0;
-}
-static void fake_arm(void *ud, int64_t w) {
-    wake_at = w;
-}
 
 static const char *env_get(void *ud, const char *name) {
     static const char *const kv[][2] = {
@@ -59,46 +25,13 @@ static const char *env_get(void *ud, const char *name) {
         if (strcmp(kv[i][0], name) == 0) return kv[i][1];
     return NULL;
 }
-static int no_file(void *ud, const char *p, char *b, size_t c, const char **why) {
-    *why = "none";
-    return -1;
-}
-
-static pvcfg cfg;
-static pvlog logger;
-static pvapp *app;
-
-static void on_request(void *ud, pvh_conn *c, const pvh_request *req) {
-    pvapp_on_request(app, c, req);
-}
-static pvh_handler H = {.on_request = on_request};
-static pvh_limits LIM = {2048, 16384, 5000, 5000, 5000};
-
-/* Advance both clocks; deliver the core's tick when due. */
-static void advance(int64_t ms) {
-    now += ms;
-    wall += ms;
-    pvapp_set_time(app, now, wall);
-    if (wake_at != PV_NEVER && wake_at <= now) pvapp_tick(app);
-}
-
-/* Sends a raw request on a new connection; returns it (caller frees). */
-static pvh_conn *send_req(const char *req) {
-    pvh_conn *c;
-    REQUIRE(pvh_conn_init(&c, &LIM, &H, 1, now) == 0);
-    pvh_conn_set_peer(c, "192.0.2.7");
-    size_t space;
-    char *dst = pvh_conn_read_space(c, &space);
-    memcpy(dst, req, strlen(req));
-    pvh_conn_received(c, strlen(req), now);
-    return c;
-}
 
 /* GET /ready, answering LiveKit's GET / probe with 200. Returns the status
  * and the body in body[0..cap). */
 static int ready(char *body, size_t cap) {
     int first = n_subs;
-    pvh_conn *c = send_req("GET /ready HTTP/1.1\r\nHost: x\r\n\r\n");
+    pvh_conn *c = conn_send("GET /ready HTTP/1.1\r\nHost: x\r\n\r\n");
+    REQUIRE(c);
     for (int i = first; i < n_subs; i++) {
         if (!subs[i].done) continue;
         pvhc_done_fn done = subs[i].done;
@@ -106,13 +39,8 @@ static int ready(char *body, size_t cap) {
         pvhc_result r = {.status = 200, .body = "OK", .body_len = 2};
         done(subs[i].ud, &r);
     }
-    size_t len;
-    const char *o = pvh_conn_output(c, &len);
-    const char *b = len > 12 ? strstr(o, "\r\n\r\n") : NULL;
-    snprintf(body, cap, "%.*s", b ? (int)(len - (size_t)(b + 4 - o)) : 0, b ? b + 4 : "");
-    int status = len > 12 ? atoi(o + 9) : 0;
-    pvapp_conn_closed(app, c);
-    pvh_conn_free(c);
+    int status = status_of(c, body, cap);
+    drop(c);
     return status;
 }
 
@@ -125,12 +53,10 @@ static void session(const char *room, const char *p) {
              "Authorization: Bearer external-secret-0123456789abcdef0123\r\n"
              "Content-Length: %d\r\n\r\n%s",
              n, body);
-    pvh_conn *c = send_req(req);
-    size_t len;
-    const char *o = pvh_conn_output(c, &len);
-    CHECK(len > 12 && strncmp(o, "HTTP/1.1 200", 12) == 0);
-    pvapp_conn_closed(app, c);
-    pvh_conn_free(c);
+    pvh_conn *c = conn_send(req);
+    REQUIRE(c);
+    CHECK_EQ_INT(status_of(c, NULL, 0), 200);
+    drop(c);
 }
 
 static int answer_status = 200; /* what LiveKit answers the calls */
@@ -169,13 +95,7 @@ static const char *last_auth(int from, const char *room) {
 }
 
 static void setup(void) {
-    pvcfg_source src = {env_get, no_file, NULL};
-    char err[PVCFG_ERR_MAX];
-    REQUIRE(pvcfg_load(&cfg, &src, err) == 0);
-    pvlog_init(&logger, -1, PV_LOG_ERROR);
-    pvapp_shell sh = {.http_submit = fake_submit, .arm_timer = fake_arm};
-    REQUIRE(pvapp_new(&app, &cfg, &logger, &sh, now, wall, 7, err) == 0);
-    n_subs = 0;
+    app_setup(PV_LOG_ERROR);
 }
 
 static void test_admin_token_reuse_and_refresh(void) {
