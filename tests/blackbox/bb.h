@@ -10,6 +10,7 @@
 #define PV_BB_H
 
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -141,9 +142,19 @@ int bb_up(bb_daemon *d, bb_env *e, ...);
 /* A valid POST /sessions body. */
 void bb_session_body(char *out, size_t cap, const char *room, const char *participant);
 
-/* ---- test registry ---- */
+/* ---- test registry and runner (bb_run.c) ---- */
 typedef void (*bb_fn)(void);
 void bb_register(const char *name, bb_fn fn);
+/* Applies ("NAME", "value" | NULL to unset) pairs up to a NULL name to e,
+ * then starts the daemon. Returns bb_daemon_start's result. */
+int bb_env_up(bb_daemon *d, bb_env *e, va_list ap);
+typedef struct bb_run_opts {
+    const char *suite;      /* printed: "SUITE: N passed, M failed" */
+    const char *tmp_prefix; /* of the temp dir that keeps daemon logs */
+    void (*before)(void);   /* after the fake LiveKit is up; may be NULL */
+} bb_run_opts;
+/* main() of a suite. Returns the exit status (0: all passed, 1, 2: usage). */
+int bb_run_main(int argc, char **argv, const bb_run_opts *o);
 #define BB_TEST(name)                                                                              \
     static void name(void);                                                                        \
     __attribute__((constructor)) static void reg_##name(void) {                                    \

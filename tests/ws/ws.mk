@@ -8,7 +8,8 @@
 # The suite reuses the black-box kit of tests/blackbox (daemon process, HTTP
 # client, fake LiveKit) and links the io codecs to mint tokens.
 WS_TEST_SRCS := $(sort $(wildcard tests/ws/*.c))
-WS_KIT_SRCS  := tests/blackbox/bb_proc.c tests/blackbox/bb_http.c tests/blackbox/bb_fakelk.c
+WS_KIT_SRCS  := tests/blackbox/bb_proc.c tests/blackbox/bb_http.c tests/blackbox/bb_fakelk.c \
+                tests/blackbox/bb_run.c
 WS_TEST_BIN  := $(BUILD)/tests/ws/test_ws
 WS_FILTER    ?=
 

@@ -17,24 +17,6 @@
 #include "tokens.h"
 #include "ws_kit.h"
 
-#define MAX_CASES 64
-
-int bb_case_failed;
-int bb_lk_port;
-static struct {
-    const char *name;
-    bb_fn fn;
-} cases[MAX_CASES];
-static int n_cases;
-
-void bb_register(const char *name, bb_fn fn) {
-    if (n_cases < MAX_CASES) {
-        cases[n_cases].name = name;
-        cases[n_cases].fn = fn;
-        n_cases++;
-    }
-}
-
 /* ---- kit ---- */
 
 int ws_up(bb_daemon *d, bb_env *e, ...) {
@@ -42,17 +24,9 @@ int ws_up(bb_daemon *d, bb_env *e, ...) {
     bb_env_set(e, "LOG_LEVEL", getenv("WS_DEBUG") ? "debug" : "info");
     va_list ap;
     va_start(ap, e);
-    for (;;) {
-        const char *name = va_arg(ap, const char *);
-        if (!name) break;
-        const char *value = va_arg(ap, const char *);
-        if (value)
-            bb_env_set(e, name, value);
-        else
-            bb_env_unset(e, name);
-    }
+    int rc = bb_env_up(d, e, ap);
     va_end(ap);
-    return bb_daemon_start(d, e);
+    return rc;
 }
 
 int64_t ws_wall_ms(void) {
@@ -141,40 +115,7 @@ int ws_expect(wsc *c, const char *type, int timeout_ms, char *out, size_t cap) {
 
 /* ---- runner ---- */
 
-static int by_name(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        fprintf(stderr, "usage: test_ws DAEMON [FILTER]\n");
-        return 2;
-    }
-    bb_daemon_path = argv[1];
-    const char *filter = argc > 2 ? argv[2] : NULL;
-    signal(SIGPIPE, SIG_IGN);
-    srand((unsigned)getpid());
-    snprintf(bb_tmpdir, sizeof bb_tmpdir, "/tmp/pvws.XXXXXX");
-    if (!mkdtemp(bb_tmpdir)) return 2;
-    bb_lk_port = bb_lk_start();
-    qsort(cases, (size_t)n_cases, sizeof cases[0], by_name);
-    int passed = 0, failed = 0;
-    for (int i = 0; i < n_cases; i++) {
-        if (filter && !strstr(cases[i].name, filter)) continue;
-        bb_case_failed = 0;
-        bb_lk_reset();
-        int64_t t0 = bb_now_ms();
-        cases[i].fn();
-        int64_t ms = bb_now_ms() - t0;
-        if (bb_case_failed) {
-            failed++;
-            printf("not ok %s (%lld ms)\n", cases[i].name, (long long)ms);
-        } else {
-            passed++;
-            printf("ok %s (%lld ms)\n", cases[i].name, (long long)ms);
-        }
-        fflush(stdout);
-    }
-    printf("ws: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    bb_run_opts o = {.suite = "ws", .tmp_prefix = "pvws", .before = NULL};
+    return bb_run_main(argc, argv, &o);
 }
