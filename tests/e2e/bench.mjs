@@ -529,6 +529,17 @@ async function main() {
     if (B.all) line(`everyone subscribed to everyone, ${B.talkersAll} talkers`, B.all);
     if (B.capped && B.settledCapped === false) console.log('  capped run did not settle: its rate is not a steady state');
     if (B.all && B.settledAll === false) console.log('  all-to-all run did not settle: its rate is not a steady state');
+    if (B.capped && B.all) {
+      // Both runs must deliver every subscribed voice at the same per-voice
+      // rate; a saturated machine (e.g. 50 talkers all-to-all on 2 cores)
+      // delivers less and the ratio then measures the machine, not the cap.
+      const perVoice = (x, voices) => (x.kbpsClient ?? x.kbps) / voices;
+      const pc = perVoice(B.capped, Math.min(12, B.talkersCapped - 1));
+      const pa = perVoice(B.all, B.talkersAll - 1);
+      if (Math.abs(pc / pa - 1) > 0.15) {
+        console.log(`  per-voice rates differ (${pc.toFixed(1)} vs ${pa.toFixed(1)} kbit/s): a run did not get all its voices; the ratio below is not the cap's effect`);
+      }
+    }
     if (B.capped && B.all)
       console.log(
         `  ratio capped / all-to-all: ${(B.capped.kbps / B.all.kbps).toFixed(3)} at the SFU` +
