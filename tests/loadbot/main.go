@@ -155,9 +155,17 @@ func (s *server) join(c command) {
 		s.fail(c.ID, c.Op, err)
 		return
 	}
-	b.room = room
 	// an empty allow-list BEFORE anything is published (LIVEKIT-FACTS.md)
 	room.LocalParticipant.SetSubscriptionPermission(&livekit.SubscriptionPermission{})
+	s.mu.Lock()
+	left := s.bots[c.ID] != b // a leave came while connecting
+	b.room = room             // under the lock: get() reads it from the command loop
+	s.mu.Unlock()
+	if left {
+		room.Disconnect()
+		s.fail(c.ID, c.Op, fmt.Errorf("left while joining"))
+		return
+	}
 	s.emit(map[string]any{"ev": "joined", "id": c.ID, "sid": room.LocalParticipant.SID()})
 }
 
@@ -239,14 +247,18 @@ func (s *server) leave(c command) {
 	s.mu.Lock()
 	b := s.bots[c.ID]
 	delete(s.bots, c.ID)
+	var room *lksdk.Room
+	if b != nil {
+		room = b.room // nil while joining: join disconnects it then
+	}
 	s.mu.Unlock()
 	if b == nil {
 		s.fail(c.ID, c.Op, fmt.Errorf("no such bot"))
 		return
 	}
 	close(b.stop)
-	if b.room != nil {
-		b.room.Disconnect()
+	if room != nil {
+		room.Disconnect()
 	}
 	s.emit(map[string]any{"ev": "left", "id": c.ID})
 }
