@@ -37,10 +37,14 @@ test-client-acceptance: $(DAEMON) client-build
 
 # bench-client-latency: the same rig, phase A then phase L: the real client
 # in Chromium, 10 rounds of a pair walking out of range and back; prints
-# pose POST -> audible / silent p50/p90/p99 (docs/BENCHMARKS.md).
+# pose POST -> audible / silent p50/p90/p99 (docs/BENCHMARKS.md). Run twice:
+# alone, then among 20 crowd talkers (loadbot players, tests/loadbot) of
+# which the listener hears its 12 nearest.
 .PHONY: bench-client-latency
-bench-client-latency: $(DAEMON) client-build
+bench-client-latency: $(DAEMON) client-build build/loadbot e2e-deps
 	cd $(CLIENT_DIR) && PV_E2E_PHASES=AL PV_DAEMON=$(abspath $(DAEMON)) node test/e2e/run.mjs
+	cd $(CLIENT_DIR) && PV_E2E_PHASES=AL PV_E2E_CROWD=20 PV_DAEMON=$(abspath $(DAEMON)) \
+	  PV_LOADBOT=$(abspath build/loadbot) node test/e2e/run.mjs
 bench: bench-client-latency
 
 TEST_TARGETS += test-client-e2e

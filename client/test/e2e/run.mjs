@@ -819,6 +819,54 @@ async function phaseB() {
 
 /* ---------------------------------------------------------------- main */
 
+/* -------------------------------------------------------------- crowd */
+// PV_E2E_CROWD=n (phase L): n more talkers in the room, standing on a 16 m
+// circle around p0 -- so p0 hears its 12 nearest, and p1 entering at 5 m
+// displaces one of them (unsubscribe + subscribe). They are loadbot
+// participants (tests/loadbot: Go, publish a 3.5 kHz Opus tone, do not
+// decode) driven as full players (session, policy socket, allow-list, acks)
+// by tests/e2e/lib/player.mjs, with their own game server posting at 4 Hz.
+const CROWD = Number(process.env.PV_E2E_CROWD ?? 0);
+const CROWD_HZ = 3500; // far from every watched tone (360..2160, 2660 Hz)
+
+async function startCrowd(n) {
+  const { LoadBots, toneOgg } = await import('../../../tests/e2e/lib/loadbot.mjs');
+  const { Player } = await import('../../../tests/e2e/lib/player.mjs');
+  const { Game: CrowdGame } = await import('../../../tests/e2e/lib/game.mjs');
+  const { joinAll } = await import('../../../tests/e2e/lib/rig.mjs');
+  const lb = new LoadBots({
+    bin: process.env.PV_LOADBOT ?? join(repo, 'build', 'loadbot'),
+    ogg: toneOgg(tmp, CROWD_HZ),
+    log: join(tmp, 'loadbot.log'),
+  });
+  const g = new CrowdGame({ daemonUrl: daemon.url, secret: externalSecret, roomId: ROOM });
+  const GoBot = lb.botClass();
+  const players = [];
+  for (let i = 0; i < n; i++) {
+    const a = (2 * Math.PI * i) / n;
+    await g.move(`c${i}`, { x: 16 * Math.cos(a), y: 16 * Math.sin(a), z: 0 });
+    players.push(new Player({ id: `c${i}`, tones: new Map(), game: g, BotClass: GoBot }));
+  }
+  g.start();
+  const joined = (await joinAll(players)).length;
+  let stopped = false;
+  const t0 = Date.now();
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    const cpu = childCpuSeconds().loadbot ?? 0;
+    console.log(
+      `     crowd: loadbot used ${cpu.toFixed(0)} CPU-s in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    );
+    await g.stop();
+    await Promise.all(players.map((p) => p.leave().catch(() => {})));
+    await lb.stop();
+  };
+  cleanup.unshift(stop);
+  await sleep(2000); // p0 subscribes to its 12 nearest
+  return { joined, players, stop };
+}
+
 /* -------------------------------------------------------------- phase L */
 // Latency rounds of the real client (make bench-client-latency; not a test:
 // timing is measured in benchmarks). p1 walks out of range (40 m) and back
@@ -828,7 +876,11 @@ async function phaseB() {
 // 30 ms period. Poses land at random points of the daemon's batch period.
 async function phaseL() {
   const rounds = Number(process.env.PV_E2E_LATENCY_ROUNDS ?? 10);
-  console.log(`== phase L: enter/exit latency, p1 walks out (40 m) and back (5 m) ${rounds} times`);
+  const crowd = CROWD > 0 ? await startCrowd(CROWD) : null;
+  console.log(
+    `== phase L: enter/exit latency, p1 walks out (40 m) and back (5 m) ${rounds} times` +
+      (crowd ? `; ${crowd.joined} crowd talkers 16 m around p0 (p0 hears its 12 nearest)` : ''),
+  );
   const all = [];
   let missed = 0;
   for (let i = 0; i < rounds; i++) {
@@ -856,6 +908,15 @@ async function phaseL() {
     missed === 0 && all.length === rounds * 4,
     `${missed} missing`,
   );
+  if (crowd) {
+    const removed = crowd.players.filter((p) => p.removedAt !== null).length;
+    check(
+      `crowd: all ${CROWD} talkers joined, none removed`,
+      crowd.joined === CROWD && removed === 0,
+      `joined ${crowd.joined}, removed ${removed}`,
+    );
+    await crowd.stop();
+  }
 }
 
 const load = () =>
