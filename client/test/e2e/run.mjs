@@ -1002,6 +1002,7 @@ if (warned.length) {
 }
 clearTimeout(watchdog);
 for (const f of cleanup) await f().catch(() => {});
-if (results.every((r) => r.ok)) rmSync(tmp, { recursive: true, force: true });
+if (results.every((r) => r.ok) && !process.env.PV_E2E_KEEP)
+  rmSync(tmp, { recursive: true, force: true });
 else console.log(`     logs kept in ${tmp}`);
 finish();
