@@ -34,13 +34,30 @@ TEST_TARGETS += test-e2e-livekit
 LOADBOT := build/loadbot
 $(LOADBOT): tests/loadbot/main.go tests/loadbot/go.mod tests/loadbot/go.sum
 	@mkdir -p $(dir $@)
-	cd tests/loadbot && go build -o $(abspath $@) .
+	cd tests/loadbot && go build -buildvcs=false -o $(abspath $@) .
 
-# its Ogg parser's tests (go test; not in `make test`: the first build
-# downloads server-sdk-go's modules)
+# its Ogg parser's tests (go vet, go test; go test prints no N passed line)
 .PHONY: test-loadbot
 test-loadbot:
-	cd tests/loadbot && go vet . && go test .
+	@mkdir -p $(BUILD)
+	@cd tests/loadbot && { go vet . && go test -v -count=1 . ; } > $(abspath $(BUILD))/loadbot-test.log 2>&1; \
+	  rc=$$?; cat $(abspath $(BUILD))/loadbot-test.log; \
+	  p=$$(grep -c '^--- PASS' $(abspath $(BUILD))/loadbot-test.log); \
+	  f=$$(grep -c '^--- FAIL' $(abspath $(BUILD))/loadbot-test.log); \
+	  [ $$rc -eq 0 ] || [ $$f -gt 0 ] || f=1; \
+	  echo "loadbot: $$p passed, $$f failed"; exit $$rc
+TEST_TARGETS += test-loadbot
+
+# test-livekit-scale: 100 loadbot players (full policy-socket behaviour) walk
+# for 30 s on the real LiveKit and daemon; once a second every listener's
+# received RTP per speaker is checked against its canHear: no audio from
+# outside it, audio from inside it (both after a 3 s grace). ~1.5 min; the
+# first run also builds the loadbot (Go modules from the proxy).
+.PHONY: test-livekit-scale
+test-livekit-scale: $(DAEMON) $(LOADBOT) e2e-deps
+	BENCH_SCALE_S=30 PV_DAEMON=$(DAEMON) PV_LOADBOT=$(abspath $(LOADBOT)) \
+	  node $(E2E_DIR)/bench.mjs --only scale --test
+TEST_TARGETS += test-livekit-scale
 
 .PHONY: bench-livekit
 bench-livekit: $(DAEMON) $(LOADBOT) test-loadbot e2e-deps

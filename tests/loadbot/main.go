@@ -20,7 +20,8 @@
 //
 // stdout (events): {"ev":"joined"|"allowed"|"published"|"left"|"error"|
 // "disconnected", "id":ID, ...}, and once a second
-// {"ev":"status","bots":{ID:{"subs":N,"rxBytes":B,"rxPackets":P}}}.
+// {"ev":"status","bots":{ID:{"subs":N,"rxBytes":B,"rxPackets":P,
+// "from":{SPEAKER_ID:PACKETS}}}} (packets received so far per speaker).
 // Exits when stdin closes.
 package main
 
@@ -65,6 +66,30 @@ type bot struct {
 	subs      atomic.Int64
 	rxBytes   atomic.Int64
 	rxPackets atomic.Int64
+	fromMu    sync.Mutex
+	from      map[string]*atomic.Int64 // speaker identity -> packets received
+}
+
+// counter returns the packet counter of speaker `who` (made on first use).
+func (b *bot) counter(who string) *atomic.Int64 {
+	b.fromMu.Lock()
+	defer b.fromMu.Unlock()
+	n := b.from[who]
+	if n == nil {
+		n = new(atomic.Int64)
+		b.from[who] = n
+	}
+	return n
+}
+
+func (b *bot) fromSnapshot() map[string]int64 {
+	b.fromMu.Lock()
+	defer b.fromMu.Unlock()
+	out := make(map[string]int64, len(b.from))
+	for who, n := range b.from {
+		out[who] = n.Load()
+	}
+	return out
 }
 
 type server struct {
@@ -132,14 +157,14 @@ func (s *server) join(c command) {
 		s.fail(c.ID, c.Op, fmt.Errorf("duplicate id or more than %d bots", maxBots))
 		return
 	}
-	b := &bot{id: c.ID, stop: make(chan struct{})}
+	b := &bot{id: c.ID, stop: make(chan struct{}), from: map[string]*atomic.Int64{}}
 	s.bots[c.ID] = b
 	s.mu.Unlock()
 
 	cb := lksdk.NewRoomCallback()
-	cb.OnTrackSubscribed = func(t *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, _ *lksdk.RemoteParticipant) {
+	cb.OnTrackSubscribed = func(t *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 		b.subs.Add(1)
-		go b.drain(t)
+		go b.drain(t, b.counter(rp.Identity()))
 	}
 	cb.OnTrackUnsubscribed = func(*webrtc.TrackRemote, *lksdk.RemoteTrackPublication, *lksdk.RemoteParticipant) {
 		b.subs.Add(-1)
@@ -169,8 +194,9 @@ func (s *server) join(c command) {
 	s.emit(map[string]any{"ev": "joined", "id": c.ID, "sid": room.LocalParticipant.SID()})
 }
 
-// drain reads one received track until it ends, counting RTP bytes.
-func (b *bot) drain(t *webrtc.TrackRemote) {
+// drain reads one received track until it ends, counting RTP bytes and
+// packets (in total and for the track's speaker).
+func (b *bot) drain(t *webrtc.TrackRemote, from *atomic.Int64) {
 	buf := make([]byte, 1500)
 	for {
 		n, _, err := t.Read(buf)
@@ -179,6 +205,7 @@ func (b *bot) drain(t *webrtc.TrackRemote) {
 		}
 		b.rxBytes.Add(int64(n))
 		b.rxPackets.Add(1)
+		from.Add(1)
 	}
 }
 
@@ -274,7 +301,8 @@ func (s *server) status() {
 		bots := map[string]any{}
 		for _, id := range ids {
 			b := s.bots[id]
-			bots[id] = map[string]int64{"subs": b.subs.Load(), "rxBytes": b.rxBytes.Load(), "rxPackets": b.rxPackets.Load()}
+			bots[id] = map[string]any{"subs": b.subs.Load(), "rxBytes": b.rxBytes.Load(),
+				"rxPackets": b.rxPackets.Load(), "from": b.fromSnapshot()}
 		}
 		s.mu.Unlock()
 		s.emit(map[string]any{"ev": "status", "bots": bots})

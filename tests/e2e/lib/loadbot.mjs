@@ -45,7 +45,7 @@ export class LoadBots {
   constructor({ bin, ogg, log }) {
     this.log = fs.openSync(log, 'w');
     this.child = spawn(bin, ['-ogg', ogg], { stdio: ['pipe', 'pipe', this.log] });
-    this.status = {}; // id -> { subs, rxBytes, rxPackets }, refreshed every second
+    this.status = {}; // id -> { subs, rxBytes, rxPackets, from: {speaker: packets} }, every second
     this.rooms = new Map(); // id -> EventEmitter of the current GoBot
     this.pending = new Map(); // id -> { want, resolve, reject }
     this.errors = [];
@@ -62,7 +62,12 @@ export class LoadBots {
   }
 
   onEvent(e) {
-    if (e.ev === 'status') return void (this.status = e.bots);
+    if (e.ev === 'status') {
+      this.status = e.bots;
+      this.statusAt = performance.now();
+      this.statusSeq = (this.statusSeq ?? 0) + 1;
+      return;
+    }
     if (e.ev === 'disconnected') {
       const reason = e.reason === 'removed by server' ? PARTICIPANT_REMOVED : e.reason;
       this.rooms.get(e.id)?.emit('disconnected', reason);
