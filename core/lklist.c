@@ -78,7 +78,13 @@ static void apply_member(pv_core *c, uint32_t slot, const pv_lk_participant *lp,
     }
     const char *psid = lp->participant_sid;
     if (psid && (!psid[0] || !memchr(psid, '\0', PV_TRACK_SID_MAX + 1))) psid = NULL;
-    if (!p->lk_present && !presence_fresh) pv_lk_set_present(c, slot);
+    if (!p->lk_present && !presence_fresh) {
+        pv_lk_set_present(c, slot);
+        /* not necessarily fresh: it may predate this process (a restart)
+         * and hold subscriptions the old one made */
+        p->subs_unknown = 1;
+        p->sweep_from_ms = c->now_ms;
+    }
     if (!presence_fresh) pv_lk_note_conn(c, slot, psid); /* another SID: re-made */
     if (trk_fresh) return;
     const char *sid = lp->mic_track_sid;

@@ -48,6 +48,8 @@ void pv_lk_mark_room(pv_core *c, uint32_t r) {
 void pv_lk_reset(pv_core *c, uint32_t slot) {
     pv_part *p = &c->parts[slot];
     p->applied_n = 0;
+    p->subs_unknown = 0;
+    p->sweep_next = 0;
     p->lk_gen++;
     p->call = PV_NONE;
     pv_lk_mark(c, slot);
@@ -125,6 +127,32 @@ static int issue_remove(pv_core *c, uint32_t slot) {
     return 1;
 }
 
+/* The next chunk of a subs_unknown sweep: unsubscribes up to the cap of the
+ * room's microphones that p does not want, from member p->sweep_next on.
+ * Returns 1 when a call was issued, 0 when the sweep is over. (Members that
+ * join or leave meanwhile shift the index: one may be skipped or visited
+ * twice; the speaker's allow-list stays the gate either way.) */
+static int sweep(pv_core *c, uint32_t slot, const pv_lk_entry *want, uint32_t nw) {
+    pv_part *p = &c->parts[slot];
+    const pv_room *room = &c->rooms[p->room];
+    pv_lk_entry e[PV_CAP_MAX];
+    uint32_t n = 0, i = p->sweep_next;
+    for (; i < room->n && n < c->cfg.max_subscribed_voices; i++) {
+        uint32_t s = room->members[i];
+        const pv_part *sp = &c->parts[s];
+        pv_lk_entry x = {s, sp->uid, sp->mic_gen, 0};
+        if (s != slot && sp->has_mic && !entry_in(want, nw, &x)) e[n++] = x;
+    }
+    if (n == 0) {
+        p->subs_unknown = 0;
+        return 0;
+    }
+    issue_update(c, slot, 0, e, n);
+    c->calls[p->call].sweep = 1;
+    c->calls[p->call].sweep_end = i;
+    return 1;
+}
+
 /* One listener's next call. Returns 1 issued, 0 nothing to do, -1 waiting
  * (a call in flight or a backoff running). */
 static int lk_step(pv_core *c, uint32_t slot) {
@@ -138,6 +166,14 @@ static int lk_step(pv_core *c, uint32_t slot) {
     drop_dead(c, p);
     pv_lk_entry want[PV_CAP_MAX], diff[PV_CAP_MAX];
     uint32_t nw = desired(c, p, want), nd = 0;
+    if (p->subs_unknown && !p->hear_posed) { /* canHear not computed from a pose yet */
+        int64_t due = p->sweep_from_ms + c->cfg.pose_staleness_ms;
+        if (c->now_ms < due) {
+            pv_timer_set(&c->timers, pv_timer_part(c, slot, PV_PT_LK), due);
+            return -1;
+        }
+    }
+    if (p->subs_unknown && sweep(c, slot, want, nw)) return 1;
     for (uint32_t i = 0; i < p->applied_n; i++)
         if (!entry_in(want, nw, &p->applied[i])) diff[nd++] = p->applied[i];
     if (nd > 0) {
@@ -234,7 +270,13 @@ void pv_lk_update_result(pv_core *c, const pv_call *call, pv_lk_outcome outcome)
     if (slot == PV_NONE) return;
     pv_part *p = &c->parts[slot];
     p->call = PV_NONE;
-    if (outcome == PV_LK_OK) {
+    if (call->sweep && outcome == PV_LK_OK) { /* on to the next chunk */
+        p->sweep_next = call->sweep_end;
+        p->lk_backoff_ms = c->cfg.livekit_backoff_min_ms;
+        pv_lk_mark(c, slot);
+    } else if (call->sweep && outcome == PV_LK_FAILED) { /* the same chunk again */
+        backoff(c, slot);
+    } else if (outcome == PV_LK_OK) {
         apply(p, call, c->cfg.max_subscribed_voices, 1);
         p->lk_backoff_ms = c->cfg.livekit_backoff_min_ms;
         pv_lk_mark(c, slot);

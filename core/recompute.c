@@ -134,6 +134,7 @@ void pv_recompute_room(pv_core *c, uint32_t r) {
     for (uint32_t i = 0, k = 0; i < room->n; i++) {
         pv_part *p = &c->parts[room->members[i]];
         if (p->has_pose) {
+            p->hear_posed = 1;
             p->in_count = c->s_in_count[k];
             update_listener(c, room, p, &c->s_hear[(size_t)k * cap], c->s_hear_count[k]);
             k++;

@@ -84,6 +84,7 @@ typedef struct pv_part {
     uint64_t *hear_uid;  /* cfg.max_subscribed_voices, in participant-ID order */
     uint32_t *hear_slot; /* the same speakers as slots (check hear_uid before use) */
     uint32_t hear_count;
+    uint8_t hear_posed;  /* canHear has been computed from a pose of this participant */
     uint64_t hear_seq;   /* core sequence bumped whenever the set changes */
     uint64_t client_rev; /* revision of the last SNAPSHOT/DELTA sent to the socket */
     uint64_t batch_seq;  /* core pose/hear sequence at this socket's last pose batch */
@@ -105,6 +106,17 @@ typedef struct pv_part {
     uint64_t lk_gen;      /* bumped on each fresh LiveKit connection / absence */
     pv_lk_entry *applied; /* cfg.max_subscribed_voices */
     uint32_t applied_n;
+    /* Present in LiveKit since before this process saw it join (found by a
+     * ListParticipants, e.g. after a daemon restart): what it is subscribed
+     * to there is unknown, so every microphone of the room it should not
+     * hear is unsubscribed once, in chunks of the cap (lkreconcile.c);
+     * sweep_next: the room member index to go on from. The sweep waits
+     * until canHear was computed from a pose of this participant (or
+     * pose_staleness_ms passed since sweep_from_ms), so that pairs which
+     * should go on hearing are not cut off for a moment. */
+    uint8_t subs_unknown;
+    uint32_t sweep_next;
+    int64_t sweep_from_ms;
     uint32_t call; /* in-flight UPDATE_SUBSCRIPTIONS call slot, or PV_NONE */
     int64_t lk_backoff_ms, lk_retry_ms;
 } pv_part;
@@ -152,6 +164,8 @@ typedef struct pv_call {
     int64_t issued_ms;
     pv_lk_entry entries[PV_CAP_MAX];
     uint32_t n;
+    uint8_t sweep;      /* an unsubscribe of a subs_unknown sweep */
+    uint32_t sweep_end; /* member index after its last entry */
 } pv_call;
 
 /* Indexed binary min-heap of timers, ordered by (due_ms, timer id). */

@@ -224,6 +224,7 @@ int pvapp_new(pvapp **out, const pvcfg *cfg, pvlog *log, const pvapp_shell *shel
     if (rc == 0) rc = load_secrets(app, cfg, err);
     if (rc == 0) rc = init_core(app, err);
     if (rc == 0 && (app->json = pvj_ctx_new(cfg->max_body_bytes)) == NULL) rc = -1;
+    if (rc == 0 && (app->lkjson = pvj_ctx_new(PVHC_MAX_RESPONSE_BYTES)) == NULL) rc = -1;
     if (rc == 0 && (init_tables(app) < 0 || init_limiters(app, seed) < 0)) rc = -1;
     if (rc == 0 && pvapp_routes_builtin(app) < 0) rc = -1;
     if (rc < 0) {
@@ -239,6 +240,7 @@ void pvapp_free(pvapp *app) {
     if (!app) return;
     pv_core_free(app->core);
     pvj_ctx_free(app->json);
+    pvj_ctx_free(app->lkjson);
     for (int i = 0; i < 5; i++)
         free(app->rl_mem[i]);
     if (app->auth) memset(app->auth, 0, sizeof *app->auth);

@@ -57,7 +57,10 @@ struct pvapp {
     pvlog *log;
     pvapp_shell shell;
     pv_core *core;
-    pvj_ctx *json;
+    pvj_ctx *json;   /* request bodies: MAX_BODY_BYTES */
+    pvj_ctx *lkjson; /* LiveKit answers: up to PVHC_MAX_RESPONSE_BYTES (a
+                      * ListParticipants of a full room is far larger than any
+                      * request body we accept) */
     int64_t now_ms, wall_ms, start_wall_ms;
     char date[30];
     int64_t date_sec;

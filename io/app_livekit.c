@@ -116,13 +116,16 @@ static void lk_done(void *ud, const pvhc_result *res) {
     pv_event ev = {.type = PV_EV_LIVEKIT_RESULT};
     ev.u.livekit.call_id = lc->call_id;
     ev.u.livekit.outcome = classify(res);
+    const char *why = res->error;
+    pvj_err jerr;
     if (ev.u.livekit.outcome == PV_LK_OK && lc->method == PV_LK_LIST_PARTICIPANTS) {
         uint32_t skipped = 0;
-        pvj_err jerr;
-        if (pvj_parse_lk_participants(app->json, res->body, res->body_len, app->cfg->max_room_size,
-                                      &ev.u.livekit.participants, &ev.u.livekit.participant_count,
-                                      &skipped, &jerr) < 0)
+        if (pvj_parse_lk_participants(app->lkjson, res->body, res->body_len,
+                                      app->cfg->max_room_size, &ev.u.livekit.participants,
+                                      &ev.u.livekit.participant_count, &skipped, &jerr) < 0) {
             ev.u.livekit.outcome = PV_LK_FAILED;
+            why = jerr.message; /* e.g. the answer exceeds the parser's limits */
+        }
     }
     lc->in_use = 0;
     if (pvlog_begin(app->log, app->wall_ms, PV_LOG_DEBUG, "livekit answer")) {
@@ -137,7 +140,8 @@ static void lk_done(void *ud, const pvhc_result *res) {
         app->stats.livekit_failures++;
         if (pvlog_begin(app->log, app->wall_ms, PV_LOG_WARN, "livekit call failed")) {
             pvlog_int(app->log, "status", res->status);
-            pvlog_str(app->log, "reason", res->error);
+            pvlog_str(app->log, "reason", why);
+            pvlog_int(app->log, "bodyBytes", (int64_t)res->body_len);
             pvlog_strn(app->log, "body", res->body, res->body_len > 200 ? 200 : res->body_len);
             pvlog_int(app->log, "callId", (int64_t)lc->call_id);
             pvlog_end(app->log);

@@ -478,7 +478,10 @@ const SCALE_SIDE_M = Number(process.env.BENCH_SCALE_SIDE_M ?? 200);
 const SCALE_SEED = Number(process.env.BENCH_SEED ?? 1);
 // A pair is judged only when its canHear membership has not changed for this
 // long: the 2 s transition budget plus the 1 s window of a loadbot status.
-const SCALE_GRACE_MS = Number(process.env.BENCH_SCALE_GRACE_MS ?? 3000); // 0: a control that must show transitions in flight
+const SCALE_GRACE_MS = Number(process.env.BENCH_SCALE_GRACE_MS ?? 3000);
+// Restart the daemon this many seconds into the walk (down 1 s): state must
+// converge again from ListParticipants, webhooks and players reconnecting.
+const SCALE_RESTART_AT_S = process.env.BENCH_SCALE_RESTART_AT_S ? Number(process.env.BENCH_SCALE_RESTART_AT_S) : null; // 0: a control that must show transitions in flight
 
 /** mulberry32: a small seeded PRNG, so a walk can be replayed (BENCH_SEED). */
 function prng(seed) {
@@ -558,7 +561,15 @@ async function benchScale(rig, lb) {
   const cpu0 = { t: now(), lk: cpuSeconds(rig.lk.pid), lb: cpuSeconds(lb.child.pid), d: cpuSeconds(rig.daemon.child.pid) };
   let prev = null;
   let seq = lb.statusSeq;
+  const restart = { at: SCALE_RESTART_AT_S === null ? Infinity : now() + SCALE_RESTART_AT_S * 1000, up: null, lastMissing: null };
   for (const end = now() + SCALE_S * 1000; now() < end; ) {
+    if (now() >= restart.at && restart.up === null) {
+      await rig.daemon.stop();
+      await sleep(1000);
+      await rig.daemon.start();
+      restart.up = now();
+      console.log(`  daemon restarted ${SCALE_RESTART_AT_S} s into the walk (down ~1 s)`);
+    }
     await waitUntil(() => lb.statusSeq !== seq, 3000, 20);
     seq = lb.statusSeq;
     const t = lb.statusAt;
@@ -577,6 +588,7 @@ async function benchScale(rig, lb) {
             if (got >= 25) c.heard++;
             else {
               c.missing++;
+              if (restart.up !== null) restart.lastMissing = t;
               if (missing.length < 10) missing.push(`${l}<-${s} (${got} packets)`);
             }
           } else if (got >= 5) {
@@ -594,6 +606,10 @@ async function benchScale(rig, lb) {
   const cpu = `livekit-server ${pctOf(rig.lk.pid, cpu0.lk)}%, loadbot ${pctOf(lb.child.pid, cpu0.lb)}%, daemon ${pctOf(rig.daemon.child.pid, cpu0.d)}%`;
   for (const m of member.values()) c.changes += m.p.events.filter((e) => e.name === 'can_hear').length;
   const removed = joined.filter((p) => p.removedAt !== null).length;
+  if (restart.up !== null)
+    console.log(
+      `  after the restart: ${restart.lastMissing === null ? 'no settled pair missed audio' : `the last missing pair was seen ${((restart.lastMissing - restart.up) / 1000).toFixed(1)} s after the daemon was up`}; sessions re-issued ${game.stats.sessionsRecreated}x`,
+    );
   await game.stop();
   await Promise.all(joined.map((p) => p.leave()));
   const judged = c.heard + c.missing;

@@ -49,13 +49,14 @@ test-loadbot:
 TEST_TARGETS += test-loadbot
 
 # test-livekit-scale: 100 loadbot players (full policy-socket behaviour) walk
-# for 30 s on the real LiveKit and daemon; once a second every listener's
-# received RTP per speaker is checked against its canHear: no audio from
-# outside it, audio from inside it (both after a 3 s grace). ~1.5 min; the
-# first run also builds the loadbot (Go modules from the proxy).
+# for 30 s on the real LiveKit and daemon, which is restarted 10 s in; once a
+# second every listener's received RTP per speaker is checked against its
+# canHear: no audio from outside it, audio from inside it (both after a 3 s
+# grace). ~1.5 min; the first run also builds the loadbot (Go modules from
+# the proxy).
 .PHONY: test-livekit-scale
 test-livekit-scale: $(DAEMON) $(LOADBOT) e2e-deps
-	BENCH_SCALE_S=30 PV_DAEMON=$(DAEMON) PV_LOADBOT=$(abspath $(LOADBOT)) \
+	BENCH_SCALE_S=30 BENCH_SCALE_RESTART_AT_S=10 PV_DAEMON=$(DAEMON) PV_LOADBOT=$(abspath $(LOADBOT)) \
 	  node $(E2E_DIR)/bench.mjs --only scale --test
 TEST_TARGETS += test-livekit-scale
 

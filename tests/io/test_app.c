@@ -107,7 +107,7 @@ static int find_sub(const char *method, int from) {
 static void test_twirp_calls_and_outcomes(void) {
     setup();
     create_session("tw", "a");
-    advance(1100); /* the room's reconcile timer */
+    advance(1100); /* the room's first ListParticipants (100 ms after it was created) */
     int k = find_sub("/twirp/livekit.RoomService/ListParticipants", 0);
     REQUIRE(k >= 0);
     CHECK(strncmp(subs[k].auth, "Authorization: Bearer ey", 24) == 0);
@@ -140,7 +140,42 @@ static void test_twirp_calls_and_outcomes(void) {
     teardown();
 }
 
+/* A ListParticipants answer far larger than any request body (MAX_BODY_BYTES,
+ * 64 KB here): 150 participants of ~1.4 KB each, as a busy room's answer is.
+ * It must parse (found by test-livekit-scale: after a daemon restart a
+ * 100-player room's list failed, nobody was seen present, and the grace
+ * removed everyone). */
+static void test_large_list_participants_answer(void) {
+    setup();
+    create_session("big", "p0");
+    advance(200);
+    int k = find_sub("ListParticipants", 0);
+    REQUIRE(k >= 0);
+    enum { N = 150 };
+    static char body[N * 1500 + 64];
+    char pad[1201];
+    memset(pad, 'm', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    size_t n = (size_t)snprintf(body, sizeof body, "{\"participants\":[");
+    for (int i = 0; i < N; i++)
+        n += (size_t)snprintf(
+            body + n, sizeof body - n,
+            "%s{\"sid\":\"PA_%d\", \"identity\":\"p%d\", \"state\":\"ACTIVE\", "
+            "\"metadata\":\"%s\", \"tracks\":[{\"sid\":\"TR_%d\", \"type\":\"AUDIO\", "
+            "\"source\":\"MICROPHONE\"}]}",
+            i ? "," : "", i, i, pad, i);
+    n += (size_t)snprintf(body + n, sizeof body - n, "]}");
+    REQUIRE(n > 4 * 65536 / 2 && n < sizeof body);
+    pvapp_stats st0, st1;
+    pvapp_get_stats(app, &st0);
+    complete(&subs[k], 200, body);
+    pvapp_get_stats(app, &st1);
+    CHECK_EQ_INT(st1.livekit_failures, st0.livekit_failures);
+    teardown();
+}
+
 int main(void) {
+    T_RUN(test_large_list_participants_answer);
     T_RUN(test_slot_exhaustion_and_ready_waiters);
     T_RUN(test_ready_when_probe_refused);
     T_RUN(test_twirp_calls_and_outcomes);

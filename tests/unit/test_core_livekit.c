@@ -303,7 +303,62 @@ static void test_first_list_soon_after_room_created(void) {
     fx_fini(&f);
 }
 
+/* After a restart a listener found by ListParticipants may hold
+ * subscriptions the old process made. Once its canHear is computed it
+ * unsubscribes every microphone it should not hear, in chunks of the cap,
+ * then subscribes what it should; a failed chunk is sent again. */
+static void test_list_found_listener_sweeps_unknown_subscriptions(void) {
+    pv_config cfg;
+    fx_cfg_small(&cfg);
+    cfg.max_subscribed_voices = 2;
+    cfg.max_inflight_calls = 64;
+    cfg.audience_ack_deadline_ms = 100000000;
+    fx f;
+    fx_init(&f, &cfg);
+    const char *ids[] = {"L", "s1", "s2", "s3", "s4", "s5", "s6"};
+    for (int i = 0; i < 7; i++) {
+        fx_session(&f, 1, "r1", ids[i]);
+        fx_pose(&f, "r1", ids[i], i == 0 ? 0 : i == 1 ? 1 : 100 + 100 * i, 0, 0);
+    }
+    fx_run_to(&f, cfg.livekit_backoff_min_ms);
+    int lc = FX_FIND_STEP(&f, "CALL", "LIST room=r1");
+    REQUIRE(lc >= 0);
+    pv_lk_participant lp[7] = {{"L", NULL, NULL},  {"s1", "T1", NULL}, {"s2", "T2", NULL},
+                               {"s3", "T3", NULL}, {"s4", "T4", NULL}, {"s5", "T5", NULL},
+                               {"s6", "T6", NULL}};
+    fx_list_answer(&f, lc, lp, 7);
+    fx_run_to(&f, 250); /* the first recompute: L hears s1 */
+    int a = FX_FIND(&f, "CALL", "UPDATE room=r1 identity=L sub=0 ids=[T2,T3]");
+    REQUIRE(a >= 0);
+    CHECK(FX_FIND(&f, "identity=L sub=1") < 0); /* unsubscribe first */
+    fx_lk_result(&f, fx_u64(&f, a, "id"), PV_LK_FAILED);
+    fx_run_to(&f, f.now_ms + cfg.livekit_backoff_min_ms);
+    int b = FX_FIND_STEP(&f, "CALL", "UPDATE room=r1 identity=L sub=0 ids=[T2,T3]"); /* again */
+    REQUIRE(b >= 0);
+    fx_lk_result(&f, fx_u64(&f, b, "id"), PV_LK_OK);
+    int c2 = FX_FIND_STEP(&f, "CALL", "UPDATE room=r1 identity=L sub=0 ids=[T4,T5]");
+    REQUIRE(c2 >= 0);
+    fx_lk_result(&f, fx_u64(&f, c2, "id"), PV_LK_OK);
+    int c3 = FX_FIND_STEP(&f, "CALL", "UPDATE room=r1 identity=L sub=0 ids=[T6]");
+    REQUIRE(c3 >= 0);
+    fx_lk_result(&f, fx_u64(&f, c3, "id"), PV_LK_OK);
+    int d = FX_FIND_STEP(&f, "CALL", "UPDATE room=r1 identity=L sub=1 ids=[T1]");
+    REQUIRE(d >= 0);
+    fx_lk_result(&f, fx_u64(&f, d, "id"), PV_LK_OK);
+    /* done: a later join webhook of a fresh connection needs no sweep */
+    int mark = f.n_lines;
+    fx_run_to(&f, f.now_ms + 1000);
+    CHECK(FX_FIND_AFTER(&f, mark, "identity=L") < 0);
+    fx_webhook(&f, PV_WH_PARTICIPANT_LEFT, "r1", "L", NULL, 50);
+    fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "L", NULL, 51);
+    fx_run_to(&f, f.now_ms + 1000);
+    CHECK(FX_FIND_AFTER(&f, mark, "identity=L sub=0") < 0);
+    CHECK(FX_FIND_AFTER(&f, mark, "identity=L sub=1 ids=[T1]") >= 0);
+    fx_fini(&f);
+}
+
 int main(void) {
+    T_RUN(test_list_found_listener_sweeps_unknown_subscriptions);
     T_RUN(test_first_list_soon_after_room_created);
     T_RUN(test_failed_call_leaves_entries_uncertain);
     T_RUN(test_list_failure_backs_off);
