@@ -24,6 +24,7 @@ import { Bot } from '../bots/lib/bot.mjs';
 import { toneHz } from '../bots/lib/audio.mjs';
 import { RoomService } from '../bots/lib/roomservice.mjs';
 import { joinToken } from '../bots/lib/token.mjs';
+import { prng } from '../../deploy/demo/lib/world.mjs'; // seeded, so a walk can be replayed (BENCH_SEED)
 import { LoadBots, toneOgg } from './lib/loadbot.mjs';
 import { Rig, joinAll, now, pct, sleep, waitUntil } from './lib/rig.mjs';
 import { dispose } from './lib/rtc.mjs';
@@ -478,22 +479,10 @@ const SCALE_SIDE_M = Number(process.env.BENCH_SCALE_SIDE_M ?? 200);
 const SCALE_SEED = Number(process.env.BENCH_SEED ?? 1);
 // A pair is judged only when its canHear membership has not changed for this
 // long: the 2 s transition budget plus the 1 s window of a loadbot status.
-const SCALE_GRACE_MS = Number(process.env.BENCH_SCALE_GRACE_MS ?? 3000);
+const SCALE_GRACE_MS = Number(process.env.BENCH_SCALE_GRACE_MS ?? 3000); // 0: a control that must show transitions in flight
 // Restart the daemon this many seconds into the walk (down 1 s): state must
 // converge again from ListParticipants, webhooks and players reconnecting.
-const SCALE_RESTART_AT_S = process.env.BENCH_SCALE_RESTART_AT_S ? Number(process.env.BENCH_SCALE_RESTART_AT_S) : null; // 0: a control that must show transitions in flight
-
-/** mulberry32: a small seeded PRNG, so a walk can be replayed (BENCH_SEED). */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const SCALE_RESTART_AT_S = process.env.BENCH_SCALE_RESTART_AT_S ? Number(process.env.BENCH_SCALE_RESTART_AT_S) : null;
 
 /** Per listener: canHear membership and since when, from the player's can_hear notes. */
 class Membership {
