@@ -529,6 +529,10 @@ async function benchScale(rig, lb) {
   const t0 = now();
   const joined = await joinAll(players, { count: 10 });
   console.log(`scale: ${joined.length} of ${SCALE_PLAYERS} loadbot players joined in ${((now() - t0) / 1000).toFixed(1)} s; walking ${SCALE_S} s (seed ${SCALE_SEED})`);
+  // how big LiveKit's answer is (the daemon parses it within 1 MB)
+  const lp = await new RoomService(rig.lk).listParticipants('bench-scale');
+  const listed = lp.body?.participants?.length ?? 0;
+  console.log(`  ListParticipants answer: ${lp.text.length} bytes for ${listed} participants (${Math.round(lp.text.length / Math.max(1, listed))} per participant)`);
   const step = () => {
     for (const w of walkers) {
       if (rnd() < 0.02) w.dir = rnd() * 2 * Math.PI; // a new heading every ~12 s
