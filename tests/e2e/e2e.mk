@@ -57,7 +57,7 @@ TEST_TARGETS += test-loadbot
 .PHONY: test-livekit-scale
 test-livekit-scale: $(DAEMON) $(LOADBOT) e2e-deps
 	BENCH_SCALE_S=30 BENCH_SCALE_RESTART_AT_S=10 PV_DAEMON=$(DAEMON) PV_LOADBOT=$(abspath $(LOADBOT)) \
-	  node $(E2E_DIR)/bench.mjs --only scale --test
+	  node $(E2E_DIR)/scale.mjs
 TEST_TARGETS += test-livekit-scale
 
 .PHONY: bench-livekit
