@@ -4,10 +4,13 @@
  *
  * Every livekit_reconcile_interval_ms a room asks LiveKit who is connected
  * and which microphone track each one publishes (the first time
- * livekit_backoff_min_ms after the room is created: see pv_room_create). The answer replaces the
- * webhook-derived state, except the presence or track of a participant that
- * a webhook changed after the call was issued (the answer may predate it). A failed
- * call is retried after livekit_backoff_min_ms, doubling up to _max_ms.
+ * livekit_backoff_min_ms after the room is created: see pv_room_create).
+ * The answer replaces the webhook-derived state, except the presence or
+ * track of a participant that a webhook changed after the call was issued
+ * (the answer may predate it). A failed call is retried after
+ * livekit_backoff_min_ms, doubling up to _max_ms. A participant found
+ * present this way may predate this process: its subscriptions are swept
+ * (subs_unknown, lkreconcile.c).
  */
 #include <string.h>
 

@@ -119,9 +119,7 @@ static void test_same_second_rejoin_lists_soon(void) {
     int lc = FX_FIND_STEP(&f, "CALL", "LIST room=r1");
     REQUIRE(lc >= 0);
     pv_lk_participant lp[2] = {{"L", NULL, NULL}, {"s", "TR2", NULL}};
-    pv_event ev = {.type = PV_EV_LIVEKIT_RESULT};
-    ev.u.livekit = (pv_livekit_result){fx_u64(&f, lc, "id"), PV_LK_OK, lp, 2};
-    REQUIRE(fx_step(&f, &ev) == 0);
+    fx_list_answer(&f, lc, lp, 2);
     CHECK(FX_FIND_STEP(&f, "CALL", "identity=L sub=1 ids=[TR2]") >= 0);
     fx_run_to(&f, f.now_ms + 5000);
     CHECK(FX_FIND(&f, "REMOVE") < 0); /* this suite's ack deadline is huge */
@@ -140,9 +138,7 @@ static void test_same_second_rejoin_unacked_speaker_removed(void) {
     int lc = FX_FIND_STEP(&f, "CALL", "LIST room=r1");
     REQUIRE(lc >= 0);
     pv_lk_participant lp[1] = {{"s", "TR2", NULL}};
-    pv_event ev = {.type = PV_EV_LIVEKIT_RESULT};
-    ev.u.livekit = (pv_livekit_result){fx_u64(&f, lc, "id"), PV_LK_OK, lp, 1};
-    REQUIRE(fx_step(&f, &ev) == 0);
+    fx_list_answer(&f, lc, lp, 1);
     int64_t t = f.now_ms;
     fx_run_to(&f, t + f.cfg.audience_ack_deadline_ms - 1);
     CHECK(FX_FIND(&f, "REMOVE") < 0);
@@ -166,9 +162,7 @@ static void test_list_in_flight_during_tie(void) {
     fx_webhook(&f, PV_WH_PARTICIPANT_JOINED, "r1", "s", NULL, 20); /* loses the tie */
     fx_webhook(&f, PV_WH_TRACK_PUBLISHED, "r1", "s", "TR2", 21);
     pv_lk_participant lp[2] = {{"L", NULL, NULL}, {"s", "TR2", NULL}};
-    pv_event ev = {.type = PV_EV_LIVEKIT_RESULT};
-    ev.u.livekit = (pv_livekit_result){fx_u64(&f, lc, "id"), PV_LK_OK, lp, 2};
-    REQUIRE(fx_step(&f, &ev) == 0);
+    fx_list_answer(&f, lc, lp, 2);
     int64_t t = f.now_ms;
     fx_run_to(&f, t + f.cfg.livekit_backoff_min_ms);
     CHECK(FX_FIND_STEP(&f, "CALL", "LIST room=r1") >= 0); /* listed again: it may predate */
@@ -275,16 +269,13 @@ static void test_new_participant_sid_in_list_is_fresh(void) {
     int lc = FX_FIND_AFTER(&f, mark, "CALL", "LIST room=r1");
     REQUIRE(lc >= 0);
     pv_lk_participant lp[2] = {{"L", NULL, "PA_L1"}, {"s", "TR1", "PA_s1"}};
-    pv_event ev = {.type = PV_EV_LIVEKIT_RESULT};
-    ev.u.livekit = (pv_livekit_result){fx_u64(&f, lc, "id"), PV_LK_OK, lp, 2};
-    REQUIRE(fx_step(&f, &ev) == 0);
+    fx_list_answer(&f, lc, lp, 2);
     CHECK(FX_FIND_AFTER(&f, mark, "CALL", "identity=L") < 0); /* same connection */
     fx_run_to(&f, f.now_ms + f.cfg.livekit_reconcile_interval_ms + 1000);
     lc = fx_find_last(&f, "LIST room=r1", NULL);
     REQUIRE(lc > mark);
     lp[0].participant_sid = "PA_L2";
-    ev.u.livekit = (pv_livekit_result){fx_u64(&f, lc, "id"), PV_LK_OK, lp, 2};
-    REQUIRE(fx_step(&f, &ev) == 0);
+    fx_list_answer(&f, lc, lp, 2);
     CHECK(FX_FIND_STEP(&f, "LOG 1 new participant SID") >= 0);
     fx_run_to(&f, f.now_ms + 1000);
     CHECK(FX_FIND_AFTER(&f, mark, "CALL", "identity=L sub=1 ids=[TR1]") >= 0);
